@@ -1,0 +1,2 @@
+export * from './smoke-detector.ts';
+export * from './control.ts';

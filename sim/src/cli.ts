@@ -35,6 +35,12 @@ function defaultControlUrl(): string | undefined {
   return runtime.simControlUrl;
 }
 
+/** Prints what went wrong and what to do next, then exits with the documented code. */
+function fail(message: string, options: { exitCode: number }): never {
+  console.error(`gridwatch-sim: ${message}`);
+  process.exit(options.exitCode);
+}
+
 const program = new Command('gridwatch-sim')
   .description('Simulated GridWatch devices that speak the real wire protocol');
 
@@ -70,20 +76,20 @@ program
   .option('--control <url>', 'control URL printed by `gridwatch-sim run` (default: the running demo\'s)')
   .action(async (device: string, action: string, opts: { control?: string }) => {
     if (!isControlAction(action)) {
-      program.error(`unknown action "${action}": use one of ${CONTROL_ACTIONS.join(', ')}`, { exitCode: 2 });
+      fail(`unknown action "${action}": use one of ${CONTROL_ACTIONS.join(', ')}`, { exitCode: 2 });
     }
     const control = opts.control ?? defaultControlUrl();
     if (!control) {
-      program.error('no simulator control URL: start `npm run demo` first, or pass --control <url>', { exitCode: 2 });
+      fail('no simulator control URL: start `npm run demo` first, or pass --control <url>', { exitCode: 2 });
     }
     let response: Response;
     try {
       response = await fetch(`${control}/devices/${encodeURIComponent(device)}/${action}`, { method: 'POST' });
     } catch (err) {
-      program.error(`cannot reach the simulator at ${control} (${(err as Error).message}): is the demo still running?`, { exitCode: 3 });
+      fail(`cannot reach the simulator at ${control} (${(err as Error).message}): is the demo still running?`, { exitCode: 3 });
     }
     const body = (await response.json()) as { error?: string };
-    if (!response.ok) program.error(body.error ?? `simulator answered ${response.status}`, { exitCode: 1 });
+    if (!response.ok) fail(body.error ?? `simulator answered ${response.status}`, { exitCode: 1 });
     console.log(`${device}: ${action} sent`);
   });
 

@@ -1,0 +1,73 @@
+// Prometheus metrics on a registry owned by one cloud instance, so several clouds in one test
+// process never collide on the global default registry.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export type RejectReason =
+  | 'topic'
+  | 'unknown_gateway'
+  | 'site_mismatch'
+  | 'gateway_mismatch'
+  | 'json'
+  | 'version'
+  | 'schema'
+  | 'event_schema'
+  | 'event_id';
+
+export class CloudMetrics {
+  readonly registry = new Registry();
+  readonly mqttConnections = new Counter({
+    name: 'gridwatch_mqtt_connections_total',
+    help: 'MQTT CONNECT attempts on the embedded broker by result',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+  readonly mqttClients = new Gauge({
+    name: 'gridwatch_mqtt_clients',
+    help: 'MQTT clients currently connected to the embedded broker',
+    registers: [this.registry],
+  });
+  readonly aclDenied = new Counter({
+    name: 'gridwatch_acl_denied_total',
+    help: 'Publish or subscribe requests refused by the topic ACL',
+    labelNames: ['action'] as const,
+    registers: [this.registry],
+  });
+  readonly eventsIngested = new Counter({
+    name: 'gridwatch_ingest_events_total',
+    help: 'Alarm events committed for the first time',
+    registers: [this.registry],
+  });
+  readonly eventsDuplicate = new Counter({
+    name: 'gridwatch_ingest_duplicates_total',
+    help: 'Alarm events received again after they were committed (replays); acknowledged, not re-applied',
+    registers: [this.registry],
+  });
+  readonly rejected = new Counter({
+    name: 'gridwatch_ingest_rejected_total',
+    help: 'Messages or events refused by ingest and written to dead_letters, by reason',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly ingestLatency = new Histogram({
+    name: 'gridwatch_ingest_latency_seconds',
+    help: 'Time from receiving an events message to its commit',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+  readonly telemetryReadings = new Counter({
+    name: 'gridwatch_telemetry_readings_total',
+    help: 'Telemetry readings accepted',
+    registers: [this.registry],
+  });
+  readonly statusMessages = new Counter({
+    name: 'gridwatch_status_messages_total',
+    help: 'Gateway status messages accepted, by state',
+    labelNames: ['state'] as const,
+    registers: [this.registry],
+  });
+
+  /** Process metrics (CPU, memory, event loop) on this registry; called once at start. */
+  collectProcessMetrics(): void {
+    collectDefaultMetrics({ register: this.registry });
+  }
+}

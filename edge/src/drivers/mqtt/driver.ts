@@ -1,0 +1,130 @@
+// Embedded MQTT broker (aedes) for devices on the local network. Each device authenticates with its
+// own username/password and may publish only its own report topic; every accepted report is handed
+// to the pipeline as a raw frame.
+import { createServer, type Server, type Socket } from 'node:net';
+import { timingSafeEqual } from 'node:crypto';
+import { Aedes, type AedesPublishPacket, type AuthenticateError, type Client } from 'aedes';
+import type { Logger } from 'pino';
+import type { BoundDevice } from '../../config.ts';
+import type { EdgeMetrics } from '../../metrics.ts';
+import type { Driver, FrameSink } from '../types.ts';
+import { downTopic, upTopic } from './topics.ts';
+
+export interface MqttDriverOptions {
+  host: string;
+  /** 0 picks a free port; read `port` after start(). */
+  port: number;
+  devices: BoundDevice[];
+  logger: Logger;
+  metrics: EdgeMetrics;
+}
+
+// CONNACK return codes, MQTT 3.1.1 §3.2.2.3 (aedes maps them to MQTT 5 reason codes for v5 clients).
+const BAD_USERNAME_OR_PASSWORD = 4;
+const NOT_AUTHORIZED = 5;
+
+function authError(message: string, returnCode: number): AuthenticateError {
+  return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
+}
+
+function sameSecret(given: Buffer | undefined, expected: string): boolean {
+  if (!given) return false;
+  const want = Buffer.from(expected, 'utf8');
+  // Constant-time compare so response timing does not leak how much of a password matched.
+  return given.length === want.length && timingSafeEqual(given, want);
+}
+
+export class MqttDriver implements Driver {
+  readonly transport = 'mqtt' as const;
+  private readonly options: MqttDriverOptions;
+  private readonly byUsername: Map<string, BoundDevice>;
+  private readonly deviceOf = new WeakMap<Client, string>();
+  private readonly sockets = new Set<Socket>();
+  private broker: Aedes | null = null;
+  private server: Server | null = null;
+  private boundPort = 0;
+
+  constructor(options: MqttDriverOptions) {
+    this.options = options;
+    this.byUsername = new Map(options.devices.map((d) => [d.device.mqtt.username, d]));
+  }
+
+  get port(): number {
+    return this.boundPort;
+  }
+
+  validateDevice({ device, profile }: BoundDevice): string | null {
+    if (profile.transport !== 'mqtt') return `profile ${profile.id} is not an MQTT profile`;
+    if (!device.mqtt) return 'no mqtt credentials';
+    return null;
+  }
+
+  async start(sink: FrameSink): Promise<void> {
+    const { logger, metrics } = this.options;
+    const broker = await Aedes.createBroker({
+      authenticate: (client, username, password, done) => {
+        const bound = username === undefined ? undefined : this.byUsername.get(username);
+        if (!bound || !sameSecret(password, bound.device.mqtt.password)) {
+          metrics.deviceConnectRefused.inc({ reason: 'bad_credentials' });
+          logger.warn({ clientId: client.id, username }, 'device refused at CONNECT: bad username or password');
+          done(authError('bad username or password', BAD_USERNAME_OR_PASSWORD), false);
+          return;
+        }
+        this.deviceOf.set(client, bound.device.id);
+        done(null, true);
+      },
+      authorizePublish: (client, packet, done) => {
+        // A null client is the broker itself (e.g. a will); devices only reach this with a client.
+        if (!client) return done(null);
+        const deviceId = this.deviceOf.get(client);
+        if (deviceId !== undefined && packet.topic === upTopic(deviceId)) return done(null);
+        metrics.devicePublishRefused.inc({ device: deviceId ?? 'unknown' });
+        logger.warn({ deviceId, topic: packet.topic }, 'device publish outside its topic refused');
+        // MQTT 3.1.1 has no negative PUBACK, so an unauthorised publish closes the connection
+        // (the Server "MUST ... close the Network Connection", §3.3.5 / MQTT-3.3.5-2).
+        done(authError('not authorized', NOT_AUTHORIZED));
+      },
+      authorizeSubscribe: (client, subscription, done) => {
+        const deviceId = this.deviceOf.get(client);
+        // A null subscription yields return code 0x80 (failure) in SUBACK, MQTT 3.1.1 §3.9.3.
+        done(null, deviceId !== undefined && subscription.topic === downTopic(deviceId) ? subscription : null);
+      },
+    });
+    broker.on('publish', (packet: AedesPublishPacket, client: Client | null) => {
+      if (!client) return;
+      const deviceId = this.deviceOf.get(client);
+      if (deviceId === undefined) return;
+      sink({ deviceId, payload: Buffer.from(packet.payload), t: Date.now() });
+    });
+    broker.on('clientError', (client, err) => logger.debug({ clientId: client.id, err: err.message }, 'device connection error'));
+    this.broker = broker;
+
+    const server = createServer((socket) => {
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+      broker.handle(socket);
+    });
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.options.port, this.options.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const address = server.address();
+    this.boundPort = typeof address === 'object' && address !== null ? address.port : this.options.port;
+  }
+
+  async stop(): Promise<void> {
+    const { broker, server } = this;
+    this.broker = null;
+    this.server = null;
+    if (server) {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const socket of this.sockets) socket.destroy();
+      await closed;
+    }
+    if (broker) await new Promise<void>((resolve) => broker.close(() => resolve()));
+  }
+}

@@ -1,0 +1,11 @@
+export * from './agent.ts';
+export * from './config.ts';
+export * from './metrics.ts';
+export * from './pipeline.ts';
+export * from './drivers/types.ts';
+export * from './drivers/mqtt/index.ts';
+export * from './outbox/index.ts';
+export * from './profiles/index.ts';
+export * from './rules/index.ts';
+export * from './uplink/index.ts';
+export type { Health } from './http/server.ts';

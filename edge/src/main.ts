@@ -1,0 +1,68 @@
+#!/usr/bin/env node
+// gridwatch-edge CLI. Errors are logged once here, at the boundary, and turn into the exit code.
+import { Command } from 'commander';
+import { pino } from 'pino';
+import { AGENT_VERSION, startAgent, type Agent } from './agent.ts';
+import { ConfigError, bindDevices, loadConfig } from './config.ts';
+import { createLogger } from './log.ts';
+import { ProfileError, loadProfiles } from '@gridwatch/firmware-profiles';
+
+function fail(err: unknown): never {
+  const known = err instanceof ConfigError || err instanceof ProfileError;
+  pino({ name: 'gridwatch-edge' }).fatal(known ? { err: { type: err.name, message: err.message } } : { err }, known ? err.message : 'edge failed');
+  process.exit(known ? 2 : 1);
+}
+
+const program = new Command()
+  .name('gridwatch-edge')
+  .description('GridWatch edge agent: local device broker, rules, durable outbox and cloud uplink')
+  .version(AGENT_VERSION);
+
+program
+  .command('run')
+  .description('Run the agent until SIGINT/SIGTERM')
+  .requiredOption('-c, --config <file>', 'edge config file (YAML or JSON)')
+  .action(async ({ config: file }: { config: string }) => {
+    // Handlers go in before the agent starts: `edge ready` is printed inside startAgent, and a
+    // supervisor may signal as soon as it reads that line.
+    let starting: Promise<Agent> | null = null;
+    const shutdown = (signal: string): void => {
+      process.off('SIGINT', shutdown);
+      process.off('SIGTERM', shutdown);
+      if (!starting) process.exit(0);
+      starting
+        .then((agent) => agent.stop())
+        .then(
+          () => process.exit(0),
+          (err: unknown) => {
+            pino({ name: 'gridwatch-edge' }).error({ err, signal }, 'error while stopping');
+            process.exit(1);
+          },
+        );
+    };
+    process.on('SIGINT', shutdown);
+    process.on('SIGTERM', shutdown);
+    try {
+      const config = loadConfig(file);
+      starting = startAgent(config, { logger: createLogger(config.logLevel) });
+      await starting;
+    } catch (err) {
+      fail(err);
+    }
+  });
+
+program
+  .command('check')
+  .description('Validate a config file and the profiles its devices use, then exit')
+  .requiredOption('-c, --config <file>', 'edge config file (YAML or JSON)')
+  .action(({ config: file }: { config: string }) => {
+    try {
+      const config = loadConfig(file);
+      const devices = bindDevices(config, loadProfiles(config.profilesDir));
+      console.log(`${file}: ok (gateway ${config.gateway.id}, ${devices.size} devices)`);
+    } catch (err) {
+      fail(err);
+    }
+  });
+
+await program.parseAsync(process.argv);

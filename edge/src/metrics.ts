@@ -1,0 +1,59 @@
+// Per-agent Prometheus metrics. A Registry per agent (not prom-client's global one) lets several
+// agents run in one process, as the tests and the demo do.
+import { Counter, Gauge, Registry } from 'prom-client';
+
+export interface EdgeMetrics {
+  registry: Registry;
+  readings: Counter<'device'>;
+  decodeErrors: Counter<'device'>;
+  events: Counter<'action'>;
+  eventsSent: Counter;
+  eventsAcked: Counter;
+  eventsQuarantined: Counter;
+  invalidAcks: Counter;
+  deviceConnectRefused: Counter<'reason'>;
+  devicePublishRefused: Counter<'device'>;
+  uplinkConnected: Gauge;
+  outboxPending: Gauge;
+}
+
+export function createMetrics(pendingCount: () => number): EdgeMetrics {
+  const registry = new Registry();
+  const registers = [registry];
+  return {
+    registry,
+    readings: new Counter({ name: 'gridwatch_edge_readings_total', help: 'Readings decoded', labelNames: ['device'], registers }),
+    decodeErrors: new Counter({
+      name: 'gridwatch_edge_decode_errors_total',
+      help: 'Device reports rejected by the decoder',
+      labelNames: ['device'],
+      registers,
+    }),
+    events: new Counter({ name: 'gridwatch_edge_events_total', help: 'Alarm events committed to the outbox', labelNames: ['action'], registers }),
+    eventsSent: new Counter({ name: 'gridwatch_edge_events_sent_total', help: 'Events published to the cloud, resends included', registers }),
+    eventsAcked: new Counter({ name: 'gridwatch_edge_events_acked_total', help: 'Events the cloud acknowledged', registers }),
+    eventsQuarantined: new Counter({ name: 'gridwatch_edge_events_quarantined_total', help: 'Events the cloud rejected', registers }),
+    invalidAcks: new Counter({ name: 'gridwatch_edge_invalid_acks_total', help: 'Ack messages that failed validation', registers }),
+    deviceConnectRefused: new Counter({
+      name: 'gridwatch_edge_device_connect_refused_total',
+      help: 'Local MQTT CONNECTs refused',
+      labelNames: ['reason'],
+      registers,
+    }),
+    devicePublishRefused: new Counter({
+      name: 'gridwatch_edge_device_publish_refused_total',
+      help: 'Local MQTT PUBLISHes outside the device topic',
+      labelNames: ['device'],
+      registers,
+    }),
+    uplinkConnected: new Gauge({ name: 'gridwatch_edge_uplink_connected', help: '1 while connected to the cloud broker', registers }),
+    outboxPending: new Gauge({
+      name: 'gridwatch_edge_outbox_pending',
+      help: 'Events waiting for the cloud ack',
+      registers,
+      collect() {
+        this.set(pendingCount());
+      },
+    }),
+  };
+}

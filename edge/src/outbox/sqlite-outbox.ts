@@ -1,0 +1,91 @@
+// SQLite outbox for alarm events. AUTOINCREMENT (not plain rowid) is what guarantees a sequence
+// number is never reused: SQLite then keeps the highest seq ever issued in sqlite_sequence, even
+// after every row is deleted by acks.
+import { eventIdFor, type AlarmEvent } from '@gridwatch/protocol';
+import type { EventDraft } from '../rules/index.ts';
+import type { EdgeDatabase } from './database.ts';
+import type { Outbox, QuarantinedEvent } from './types.ts';
+
+interface Row {
+  seq: number;
+  id: string;
+  body: string;
+}
+
+export class SqliteOutbox implements Outbox {
+  private readonly db: EdgeDatabase;
+  private readonly gatewayId: string;
+
+  constructor(db: EdgeDatabase, gatewayId: string) {
+    this.db = db;
+    this.gatewayId = gatewayId;
+  }
+
+  /** Creates the tables if needed. Call once before use. */
+  init(): this {
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS outbox_events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT UNIQUE,
+        body TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      CREATE TABLE IF NOT EXISTS outbox_quarantine (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        body TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        quarantined_at INTEGER NOT NULL
+      );`);
+    return this;
+  }
+
+  append(draft: EventDraft): AlarmEvent {
+    return this.db.transaction((): AlarmEvent => {
+      const seq = Number(this.db.prepare("INSERT INTO outbox_events (body, created_at) VALUES ('', ?)").run(Date.now()).lastInsertRowid);
+      const event: AlarmEvent = { id: eventIdFor(this.gatewayId, seq), seq, ...draft };
+      this.db.prepare('UPDATE outbox_events SET id = ?, body = ? WHERE seq = ?').run(event.id, JSON.stringify(event), seq);
+      return event;
+    })();
+  }
+
+  pending(limit: number): AlarmEvent[] {
+    const rows = this.db.prepare('SELECT seq, id, body FROM outbox_events ORDER BY seq LIMIT ?').all(limit) as Row[];
+    return rows.map((row) => JSON.parse(row.body) as AlarmEvent);
+  }
+
+  pendingCount(): number {
+    return (this.db.prepare('SELECT count(*) AS n FROM outbox_events').get() as { n: number }).n;
+  }
+
+  ack(ids: readonly string[]): number {
+    const remove = this.db.prepare('DELETE FROM outbox_events WHERE id = ?');
+    return this.db.transaction(() => ids.reduce((n, id) => n + remove.run(id).changes, 0))();
+  }
+
+  quarantine(id: string, reason: string): boolean {
+    return this.db.transaction(() => {
+      const row = this.db.prepare('SELECT seq, id, body FROM outbox_events WHERE id = ?').get(id) as Row | undefined;
+      if (!row) return false;
+      this.db
+        .prepare('INSERT OR REPLACE INTO outbox_quarantine (seq, id, body, reason, quarantined_at) VALUES (?, ?, ?, ?, ?)')
+        .run(row.seq, row.id, row.body, reason, Date.now());
+      this.db.prepare('DELETE FROM outbox_events WHERE seq = ?').run(row.seq);
+      return true;
+    })();
+  }
+
+  quarantined(): QuarantinedEvent[] {
+    const rows = this.db.prepare('SELECT body, reason, quarantined_at FROM outbox_quarantine ORDER BY seq').all() as Array<{
+      body: string;
+      reason: string;
+      quarantined_at: number;
+    }>;
+    return rows.map((r) => ({ event: JSON.parse(r.body) as AlarmEvent, reason: r.reason, quarantinedAt: r.quarantined_at }));
+  }
+
+  /** Closes the database it was given (shared with rule state): call last, after the users stop. */
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}

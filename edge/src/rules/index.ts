@@ -1,0 +1,2 @@
+export * from './state-rules.ts';
+export * from './state-store.ts';

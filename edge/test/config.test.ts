@@ -1,0 +1,121 @@
+// Config validation names the file and JSON path; the CLI starts, prints `edge ready`, and stops
+// cleanly on SIGTERM.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BUNDLED_PROFILES_DIR, loadProfiles } from '@gridwatch/firmware-profiles';
+import { ConfigError, bindDevices, loadConfig } from '../src/index.ts';
+import { startTestCloud, tempDir } from './helpers.ts';
+
+const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+
+const base = `version: 1
+gateway: { id: gw-01, site: futian }
+dataDir: ./data
+cloud: { url: "mqtt://127.0.0.1:1", password: pw }
+devices:
+  - id: smoke-1
+    profile: generic/smoke-mqtt
+    mqtt: { username: smoke-1, password: pw1 }
+`;
+
+function write(dir: string, text: string, name = 'edge.yaml'): string {
+  const file = join(dir, name);
+  writeFileSync(file, text);
+  return file;
+}
+
+test('defaults are applied and paths resolved against the config file', () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const config = loadConfig(write(dir, base));
+    assert.equal(config.dataDir, join(dir, 'data'));
+    assert.equal(config.profilesDir, BUNDLED_PROFILES_DIR);
+    assert.equal(config.cloud.username, 'gw-01');
+    assert.equal(config.cloud.rejectUnauthorized, true);
+    assert.deepEqual(config.local, { host: '127.0.0.1', mqttPort: 1884, httpPort: 0 });
+    const json = loadConfig(write(dir, JSON.stringify({ version: 1, gateway: { id: 'g', site: 's' }, dataDir: 'd', cloud: { url: 'mqtts://x', password: 'p' } }), 'edge.json'));
+    assert.deepEqual(json.devices, []);
+  } finally {
+    cleanup();
+  }
+});
+
+test('errors name the file, the path and what was expected', () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const cases: Array<[string, RegExp]> = [
+      [base.replace('site: futian', 'site: futian, zone: 1'), /edge\.yaml: \/gateway\/zone: Unexpected property$/],
+      [base.replace('mqtt://127.0.0.1:1', 'http://x'), /edge\.yaml: \/cloud\/url: Expected string to match/],
+      [base.replace('version: 1', 'version: 2'), /edge\.yaml: \/version: unsupported config version 2/],
+      [base + '  - id: smoke-1\n    profile: generic/smoke-mqtt\n    mqtt: { username: other, password: p }\n', /edge\.yaml: \/devices\/1\/id: duplicate id smoke-1$/],
+      [base.replace('password: pw }', 'password: pw, ca: missing.pem }'), /edge\.yaml: \/cloud\/ca: cannot read CA file/],
+    ];
+    for (const [text, message] of cases) {
+      assert.throws(() => loadConfig(write(dir, text)), (err: unknown) => err instanceof ConfigError && message.test(err.message));
+    }
+  } finally {
+    cleanup();
+  }
+});
+
+test('a device whose profile does not exist is a start-up error naming the device and path', () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const config = loadConfig(write(dir, base.replace('profile: generic/smoke-mqtt', 'profile: generic/smoke-mqqt')));
+    assert.throws(
+      () => bindDevices(config, loadProfiles()),
+      /edge\.yaml: \/devices\/0\/profile: device smoke-1: unknown profile generic\/smoke-mqqt \(known: generic\/smoke-mqtt\)/,
+    );
+  } finally {
+    cleanup();
+  }
+});
+
+test('the CLI logs one `edge ready` line, writes runtime.json and exits 0 on SIGTERM', async () => {
+  const cloud = await startTestCloud();
+  const { dir, cleanup } = tempDir();
+  try {
+    const file = write(dir, base.replace('mqtt://127.0.0.1:1', cloud.url) + 'local: { mqttPort: 0 }\n');
+    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'run', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    const ready = new Promise<Record<string, unknown>>((resolve, reject) => {
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString('utf8');
+        const line = stdout.split('\n').find((l) => l.includes('"edge ready"'));
+        if (line) resolve(JSON.parse(line) as Record<string, unknown>);
+      });
+      child.once('exit', (code) => reject(new Error(`exited ${code}: ${stdout}`)));
+    });
+    const line = await ready;
+    assert.equal(line.gatewayId, 'gw-01');
+    assert.ok(typeof line.localMqttPort === 'number' && line.localMqttPort > 0);
+    const runtime = JSON.parse(readFileSync(join(dir, 'data', 'runtime.json'), 'utf8')) as Record<string, unknown>;
+    assert.deepEqual([runtime.localMqttPort, runtime.httpPort], [line.localMqttPort, line.httpPort]);
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0);
+    assert.equal(stdout.split('\n').filter((l) => l.includes('"edge ready"')).length, 1);
+  } finally {
+    await cloud.stop();
+    cleanup();
+  }
+});
+
+test('the CLI refuses a bad config with exit code 2 and the error on one line', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const file = write(dir, base.replace('profile: generic/smoke-mqtt', 'profile: acme/none'));
+    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'check', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    assert.equal(code, 2);
+    assert.match(stdout, /\/devices\/0\/profile: device smoke-1: unknown profile acme\/none/);
+  } finally {
+    cleanup();
+  }
+});

@@ -1,0 +1,118 @@
+// One lint over the whole collection (after zigbee-herdsman-converters' checks.test.ts): every
+// profile loads, ids are unique, names are snake_case, units known, vectors present and aimed at
+// their profile, rules point at real points.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BUNDLED_PROFILES_DIR, ProfileError, UNITS, loadProfiles, loadVectorsFile } from '../src/index.ts';
+
+const collection = loadProfiles(BUNDLED_PROFILES_DIR);
+
+test('the collection is not empty and every profile loads', () => {
+  assert.ok(collection.profiles.size >= 1);
+  assert.ok(collection.profiles.has('generic/smoke-mqtt'));
+});
+
+test('profile ids match their file location <vendor>/<model>.yaml', () => {
+  for (const [id, { file }] of collection.profiles) {
+    assert.equal(file, join('profiles', `${id}.yaml`), `${file} declares id ${id}`);
+  }
+});
+
+test('point names are snake_case and units are known', () => {
+  const units = new Set<string>(UNITS);
+  for (const { profile, file } of collection.profiles.values()) {
+    for (const point of profile.points) {
+      assert.match(point.name, /^[a-z][a-z0-9_]*$/, `${file}: ${point.name}`);
+      assert.ok(units.has(point.unit), `${file}: ${point.name} has unknown unit ${point.unit}`);
+    }
+  }
+});
+
+test('rules refer to real points', () => {
+  for (const { profile, file } of collection.profiles.values()) {
+    const names = new Set(profile.points.map((p) => p.name));
+    for (const rule of profile.rules) assert.ok(names.has(rule.point), `${file}: rule on unknown point ${rule.point}`);
+  }
+});
+
+test('every profile has a vectors file aimed at it, and every vectors file at a profile', () => {
+  for (const [id] of collection.profiles) {
+    const vectors = join(BUNDLED_PROFILES_DIR, `${id}.vectors.yaml`);
+    assert.ok(existsSync(vectors), `missing ${vectors}`);
+    assert.equal(loadVectorsFile(vectors).profile, id);
+  }
+  for (const file of collection.vectorFiles) {
+    const { profile } = loadVectorsFile(file);
+    assert.ok(collection.profiles.has(profile), `${file} targets unknown profile ${profile}`);
+  }
+});
+
+function brokenCollection(mutate: (yaml: string) => string): { dir: string; cleanup: () => void } {
+  const root = mkdtempSync(join(tmpdir(), 'gw-profiles-'));
+  const dir = join(root, 'profiles');
+  mkdirSync(join(dir, 'generic'), { recursive: true });
+  const original = readFileSync(join(BUNDLED_PROFILES_DIR, 'generic', 'smoke-mqtt.yaml'), 'utf8');
+  writeFileSync(join(dir, 'generic', 'smoke-mqtt.yaml'), mutate(original));
+  return { dir, cleanup: () => rmSync(root, { recursive: true, force: true }) };
+}
+
+const refusals: Array<{ name: string; mutate: (yaml: string) => string; message: RegExp }> = [
+  {
+    name: 'a level out of range',
+    mutate: (y) => y.replace('level: 1', 'level: 7'),
+    message: /^profiles\/generic\/smoke-mqtt\.yaml: \/rules\/0\/level: Expected integer to be less or equal to 5$/,
+  },
+  {
+    name: 'an unknown key',
+    mutate: (y) => y.replace('heartbeatSeconds: 60', 'heartbeatSeconds: 60\nheartbeatSecs: 60'),
+    message: /^profiles\/generic\/smoke-mqtt\.yaml: \/heartbeatSecs: Unexpected property$/,
+  },
+  {
+    name: 'an unknown unit',
+    mutate: (y) => y.replace('unit: percent', 'unit: percentage'),
+    message: /^profiles\/generic\/smoke-mqtt\.yaml: \/points\/3\/unit: /,
+  },
+  {
+    name: 'a rule on a point that does not exist',
+    mutate: (y) => y.replace('point: tamper', 'point: tampered'),
+    message: /^profiles\/generic\/smoke-mqtt\.yaml: \/rules\/2\/point: expected one of the profile's points .*got tampered$/,
+  },
+  {
+    name: 'a transport without a schema yet',
+    mutate: (y) => y.replace('transport: mqtt', 'transport: modbus'),
+    message: /^profiles\/generic\/smoke-mqtt\.yaml: \/transport: transport modbus has no profile schema yet$/,
+  },
+  {
+    name: 'broken YAML',
+    mutate: (y) => y.replace('payload:\n', 'payload: [\n'),
+    message: /^profiles\/generic\/smoke-mqtt\.yaml: line \d+ column \d+: YAML error/,
+  },
+];
+
+for (const { name, mutate, message } of refusals) {
+  test(`a profile with ${name} is refused naming the file and path`, () => {
+    const { dir, cleanup } = brokenCollection(mutate);
+    try {
+      assert.throws(() => loadProfiles(dir), (err: unknown) => {
+        assert.ok(err instanceof ProfileError);
+        assert.match(err.message, message);
+        return true;
+      });
+    } finally {
+      cleanup();
+    }
+  });
+}
+
+test('two profiles with one id are refused', () => {
+  const { dir, cleanup } = brokenCollection((y) => y);
+  try {
+    writeFileSync(join(dir, 'generic', 'copy.yaml'), readFileSync(join(dir, 'generic', 'smoke-mqtt.yaml')));
+    assert.throws(() => loadProfiles(dir), /\/id: duplicate profile id generic\/smoke-mqtt/);
+  } finally {
+    cleanup();
+  }
+});

@@ -5,6 +5,7 @@ import { pino } from 'pino';
 import { AGENT_VERSION, startAgent, type Agent } from './agent.ts';
 import { ConfigError, bindDevices, loadConfig } from './config.ts';
 import { createLogger } from './log.ts';
+import { SystemdNotifier } from './systemd/notify.ts';
 import { ProfileError, loadProfiles } from '@gridwatch/firmware-profiles';
 
 function fail(err: unknown): never {
@@ -26,9 +27,23 @@ program
     // Handlers go in before the agent starts: `edge ready` is printed inside startAgent, and a
     // supervisor may signal as soon as it reads that line.
     let starting: Promise<Agent> | null = null;
+    let agent: Agent | null = null;
+    const systemd = new SystemdNotifier({
+      // Petting stops when the outbox database stops answering, so systemd restarts a wedged agent.
+      healthy: () => {
+        try {
+          agent?.health();
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      onError: (err) => pino({ name: 'gridwatch-edge' }).warn({ err: err.message }, 'systemd-notify failed'),
+    });
     const shutdown = (signal: string): void => {
       process.off('SIGINT', shutdown);
       process.off('SIGTERM', shutdown);
+      systemd.stopping();
       if (!starting) process.exit(0);
       starting
         .then((agent) => agent.stop())
@@ -45,7 +60,8 @@ program
     try {
       const config = loadConfig(file);
       starting = startAgent(config, { logger: createLogger(config.logLevel) });
-      await starting;
+      agent = await starting;
+      systemd.ready(`gateway ${agent.gatewayId}: local broker on ${agent.localMqttPort}, health on ${agent.httpPort}`);
     } catch (err) {
       fail(err);
     }

@@ -9,8 +9,9 @@ import { build } from 'esbuild';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const APPS = {
-  edge: { workspaces: ['edge', 'protocol', 'firmware-profiles'], bin: 'gridwatch-edge' },
-  cloud: { workspaces: ['cloud', 'protocol'], bin: 'gridwatch-cloud' },
+  // The edge package also carries the device simulators, for demo gateways and commissioning drills.
+  edge: { workspaces: ['edge', 'protocol', 'firmware-profiles', 'sim'], bin: 'gridwatch-edge', extraEntries: { 'gridwatch-sim': 'sim/src/cli.ts' } },
+  cloud: { workspaces: ['cloud', 'protocol', 'firmware-profiles'], bin: 'gridwatch-cloud', extraEntries: {} },
 } as const;
 type App = keyof typeof APPS;
 
@@ -36,16 +37,19 @@ export function externalDependencies(app: App): Record<string, string> {
 }
 
 export async function packageApp(app: App, out: string, options: { withNodeModules: boolean }): Promise<void> {
-  const { bin } = APPS[app];
+  const { bin, extraEntries } = APPS[app];
   const manifest = readJson<PackageJson>(join(ROOT, app, 'package.json'));
   const dependencies = externalDependencies(app);
   rmSync(out, { recursive: true, force: true });
   mkdirSync(join(out, 'dist'), { recursive: true });
 
   console.log(`[1/3] bundling ${app}/src/main.ts → ${out}/dist/${bin}.mjs`);
+  const entries: Record<string, string> = { [bin]: join(ROOT, app, 'src', 'main.ts') };
+  for (const [name, source] of Object.entries(APPS[app].extraEntries)) entries[name] = join(ROOT, source);
   await build({
-    entryPoints: [join(ROOT, app, 'src', 'main.ts')],
-    outfile: join(out, 'dist', `${bin}.mjs`),
+    entryPoints: entries,
+    outdir: join(out, 'dist'),
+    outExtension: { '.js': '.mjs' },
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -58,7 +62,7 @@ export async function packageApp(app: App, out: string, options: { withNodeModul
   console.log('[2/3] copying assets and manifest');
   writeFileSync(
     join(out, 'package.json'),
-    `${JSON.stringify({ name: `gridwatch-${app}`, version: manifest.version, description: manifest.description, private: true, type: 'module', license: 'Apache-2.0', engines: { node: '>=20.19' }, bin: { [bin]: `dist/${bin}.mjs` }, dependencies }, null, 2)}\n`,
+    `${JSON.stringify({ name: `gridwatch-${app}`, version: manifest.version, description: manifest.description, private: true, type: 'module', license: 'Apache-2.0', engines: { node: '>=20.19' }, bin: Object.fromEntries([bin, ...Object.keys(extraEntries)].map((name) => [name, `dist/${name}.mjs`])), dependencies }, null, 2)}\n`,
   );
   if (app === 'edge') cpSync(join(ROOT, 'firmware-profiles', 'profiles'), join(out, 'profiles'), { recursive: true });
   if (app === 'cloud') {

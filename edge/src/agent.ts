@@ -4,7 +4,10 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadProfiles } from '@gridwatch/firmware-profiles';
 import { bindDevices, type EdgeConfig } from './config.ts';
+import { ModbusDriver, type ModbusBusConfig } from './drivers/modbus/index.ts';
 import { MqttDriver } from './drivers/mqtt/index.ts';
+import { SerialDriver, type SerialBusConfig } from './drivers/serial/index.ts';
+import type { Command, Driver } from './drivers/types.ts';
 import { HttpServer, type Health } from './http/server.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createMetrics } from './metrics.ts';
@@ -22,6 +25,8 @@ export interface Agent {
   readonly httpPort: number;
   readonly outbox: Outbox;
   health(): Health;
+  /** Local actuation: writes commands to a device (e.g. sound a siren), ahead of any poll on its bus. */
+  command(deviceId: string, commands: readonly Command[]): Promise<void>;
   /** Stops the uplink, the servers and closes the database; leaves nothing running. */
   stop(): Promise<void>;
 }
@@ -62,7 +67,20 @@ export async function startAgent(config: EdgeConfig, options: AgentOptions = {})
   const ruleState = new SqliteRuleStateStore(db).init();
   const metrics = createMetrics(() => (db.open ? outbox.pendingCount() : 0));
   const uplink = new Uplink({ gateway: config.gateway, cloud: config.cloud, outbox, logger, metrics, agentVersion: AGENT_VERSION });
-  const driver = new MqttDriver({ host: config.local.host, port: config.local.mqttPort, devices: [...devices.values()], logger, metrics });
+  const bound = [...devices.values()];
+  const of = (transport: string) => bound.filter((d) => d.profile.transport === transport);
+  const driver = new MqttDriver({ host: config.local.host, port: config.local.mqttPort, devices: of('mqtt'), logger, metrics });
+  // The local broker always runs (devices may be added over MQTT at any time); buses only when used.
+  const drivers: Driver[] = [driver];
+  if (of('modbus').length > 0) {
+    const buses = config.buses.filter((b): b is ModbusBusConfig => b.kind === 'rtu' || b.kind === 'tcp');
+    drivers.push(new ModbusDriver({ buses, devices: of('modbus'), logger, metrics }));
+  }
+  if (of('serial').length > 0) {
+    const buses = config.buses.filter((b): b is SerialBusConfig => b.kind === 'serial');
+    drivers.push(new SerialDriver({ buses, devices: of('serial'), logger, metrics }));
+  }
+  const driverFor = new Map(bound.map((d) => [d.device.id, drivers.find((x) => x.transport === d.profile.transport)!]));
   const health = (): Health => {
     const connected = uplink.connected;
     return { status: connected ? 'ok' : 'degraded', uplink: connected ? 'connected' : 'disconnected', outbox: { pending: outbox.pendingCount() } };
@@ -72,13 +90,13 @@ export async function startAgent(config: EdgeConfig, options: AgentOptions = {})
 
   const stop = async (): Promise<void> => {
     await uplink.stop();
-    await driver.stop();
+    for (const d of [...drivers].reverse()) await d.stop();
     await http.stop();
     outbox.close();
   };
 
   try {
-    await driver.start(pipeline);
+    for (const d of drivers) await d.start(pipeline);
     await http.start();
     uplink.start();
   } catch (err) {
@@ -102,6 +120,11 @@ export async function startAgent(config: EdgeConfig, options: AgentOptions = {})
     httpPort: http.port,
     outbox,
     health,
+    command: async (deviceId, commands) => {
+      const target = driverFor.get(deviceId);
+      if (!target) throw new Error(`unknown device ${deviceId}`);
+      await target.write(deviceId, commands);
+    },
     stop: () => {
       stopping ??= stop().then(() => logger.info({ gatewayId: config.gateway.id }, 'edge stopped'));
       return stopping;

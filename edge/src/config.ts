@@ -2,7 +2,7 @@
 // descriptions are the reference; unknown keys are errors naming the file and the JSON path.
 import { readFileSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { Value } from '@sinclair/typebox/value';
 import { parse as parseYaml } from 'yaml';
@@ -13,17 +13,64 @@ export const CONFIG_VERSION = 1 as const;
 
 const Secret = Type.String({ minLength: 1, maxLength: 256 });
 
+const BUS_ID = Type.String({ pattern: '^[a-z][a-z0-9_-]{0,31}$', description: 'Bus id, referred to by devices' });
+const SerialLine = {
+  path: Type.String({ minLength: 1, description: 'Serial device, e.g. /dev/ttyUSB0 or /dev/serial/by-id/…' }),
+  baudRate: Type.Optional(Type.Integer({ minimum: 300, maximum: 921600, description: 'Default 9600' })),
+  parity: Type.Optional(Type.Union([Type.Literal('none'), Type.Literal('even'), Type.Literal('odd')], { description: 'Default none' })),
+  dataBits: Type.Optional(Type.Union([Type.Literal(7), Type.Literal(8)], { description: 'Default 8' })),
+  stopBits: Type.Optional(Type.Union([Type.Literal(1), Type.Literal(2)], { description: 'Default 1' })),
+};
+const Polling = {
+  timeoutMs: Type.Optional(Type.Integer({ minimum: 10, maximum: 60000, description: 'Answer timeout per request; default 500 (RTU), 1000 (TCP)' })),
+  retries: Type.Optional(Type.Integer({ minimum: 0, maximum: 5, description: 'Extra attempts after a timeout or CRC error; default 1' })),
+  maxBackoffMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 3600000, description: 'Cap of a silent device back-off; default 60000' })),
+  faultyAfter: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, description: 'Failed polls in a row before a device is faulty; default 3' })),
+};
+
+export const BusSchemas = {
+  rtu: Type.Object({ id: BUS_ID, kind: Type.Literal('rtu', { description: 'Modbus RTU on a serial line (RS-485)' }), ...SerialLine, ...Polling }, { additionalProperties: false }),
+  tcp: Type.Object(
+    {
+      id: BUS_ID,
+      kind: Type.Literal('tcp', { description: 'Modbus TCP server or RTU-to-TCP gateway' }),
+      host: Type.String({ minLength: 1 }),
+      port: Type.Integer({ minimum: 1, maximum: 65535, description: 'Usually 502' }),
+      ...Polling,
+    },
+    { additionalProperties: false },
+  ),
+  serial: Type.Object({ id: BUS_ID, kind: Type.Literal('serial', { description: 'Framed serial line (one device)' }), ...SerialLine }, { additionalProperties: false }),
+} as const;
+export const BusConfigSchema = Type.Union([BusSchemas.rtu, BusSchemas.tcp, BusSchemas.serial]);
+export type BusConfig = Static<typeof BusConfigSchema>;
+
 export const DeviceConfigSchema = Type.Object(
   {
     id: DeviceId,
     profile: Type.String({ description: 'Id of a firmware profile, e.g. generic/smoke-mqtt' }),
     addressId: Type.Optional(Type.String({ maxLength: 64, description: 'Standard address id where the device is installed' })),
-    mqtt: Type.Object(
-      {
-        username: Type.String({ minLength: 1, maxLength: 128, description: 'Username the device presents at CONNECT' }),
-        password: Secret,
-      },
-      { additionalProperties: false, description: 'Credentials of a device speaking MQTT to the local broker' },
+    mqtt: Type.Optional(
+      Type.Object(
+        {
+          username: Type.String({ minLength: 1, maxLength: 128, description: 'Username the device presents at CONNECT' }),
+          password: Secret,
+        },
+        { additionalProperties: false, description: 'Credentials of a device speaking MQTT to the local broker' },
+      ),
+    ),
+    modbus: Type.Optional(
+      Type.Object(
+        {
+          bus: BUS_ID,
+          unitId: Type.Integer({ minimum: 1, maximum: 247, description: 'Slave address on the line, or unit id behind a TCP gateway' }),
+          pollIntervalMs: Type.Optional(Type.Integer({ minimum: 50, maximum: 3600000, description: 'Default 1000' })),
+        },
+        { additionalProperties: false, description: 'A device on a Modbus bus declared in `buses`' },
+      ),
+    ),
+    serial: Type.Optional(
+      Type.Object({ bus: BUS_ID }, { additionalProperties: false, description: 'A device on a framed serial bus declared in `buses`' }),
     ),
   },
   { additionalProperties: false },
@@ -58,6 +105,7 @@ export const EdgeConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    buses: Type.Array(BusConfigSchema, { default: [], description: 'Serial lines and Modbus TCP endpoints devices sit on' }),
     devices: Type.Array(DeviceConfigSchema, { default: [] }),
   },
   { additionalProperties: false },
@@ -86,6 +134,7 @@ export interface EdgeConfig {
     reconnectPeriodMs: number;
   };
   local: { host: string; mqttPort: number; httpPort: number };
+  buses: BusConfig[];
   devices: DeviceConfig[];
 }
 
@@ -102,10 +151,11 @@ export class ConfigError extends Error {
 
 const checker = TypeCompiler.Compile(EdgeConfigSchema);
 
-function uniqueBy(devices: DeviceConfig[], key: (d: DeviceConfig) => string, field: string, source: string): void {
+function uniqueBy(devices: DeviceConfig[], key: (d: DeviceConfig) => string | undefined, field: string, source: string): void {
   const seen = new Set<string>();
   devices.forEach((device, index) => {
     const value = key(device);
+    if (value === undefined) return;
     if (seen.has(value)) throw new ConfigError(source, `/devices/${index}/${field}`, `duplicate ${field.replace('/', '.')} ${value}`);
     seen.add(value);
   });
@@ -120,13 +170,30 @@ export function resolveConfig(raw: unknown, source: string, baseDir: string): Ed
   if (typeof value === 'object' && value !== null && 'version' in value && value.version !== CONFIG_VERSION) {
     throw new ConfigError(source, '/version', `unsupported config version ${JSON.stringify(value.version)} (expected ${CONFIG_VERSION})`);
   }
+  // Each bus is checked against the schema of its own kind first, so an error names the real
+  // problem rather than "expected union value".
+  const buses = typeof value === 'object' && value !== null && 'buses' in value ? value.buses : undefined;
+  if (Array.isArray(buses)) {
+    buses.forEach((bus: unknown, index) => {
+      const kind = typeof bus === 'object' && bus !== null && 'kind' in bus ? bus.kind : undefined;
+      const schema = BusSchemas[kind as keyof typeof BusSchemas] as TSchema | undefined;
+      if (!schema) throw new ConfigError(source, `/buses/${index}/kind`, `expected one of ${Object.keys(BusSchemas).join(', ')}`);
+      const errors = [...Value.Errors(schema, bus)];
+      if (errors[0]) throw new ConfigError(source, `/buses/${index}${errors[0].path}`, errors[0].message);
+    });
+  }
   if (!checker.Check(value)) {
     const first = checker.Errors(value).First();
     throw new ConfigError(source, first?.path || '/', first?.message ?? 'invalid');
   }
   const parsed: Static<typeof EdgeConfigSchema> = value;
   uniqueBy(parsed.devices, (d) => d.id, 'id', source);
-  uniqueBy(parsed.devices, (d) => d.mqtt.username, 'mqtt/username', source);
+  uniqueBy(parsed.devices, (d) => d.mqtt?.username, 'mqtt/username', source);
+  const busIds = new Set<string>();
+  parsed.buses.forEach((bus, index) => {
+    if (busIds.has(bus.id)) throw new ConfigError(source, `/buses/${index}/id`, `duplicate bus id ${bus.id}`);
+    busIds.add(bus.id);
+  });
   let ca: string | undefined;
   if (parsed.cloud.ca !== undefined) {
     try {
@@ -152,6 +219,7 @@ export function resolveConfig(raw: unknown, source: string, baseDir: string): Ed
       reconnectPeriodMs: parsed.cloud.reconnectPeriodMs,
     },
     local: parsed.local,
+    buses: parsed.buses,
     devices: parsed.devices,
   };
 }
@@ -178,22 +246,49 @@ export interface BoundDevice {
   profile: Profile;
 }
 
-/** Pairs each device with its profile; a missing profile or a transport mismatch is a start-up error. */
+const TRANSPORT_KEYS = ['mqtt', 'modbus', 'serial'] as const;
+
+/**
+ * Pairs each device with its profile and checks its transport block: exactly one of mqtt, modbus,
+ * serial, matching the profile's transport, on a declared bus of the right kind, with no two
+ * devices at one address. Every problem is a start-up error naming the file and the JSON path.
+ */
 export function bindDevices(config: EdgeConfig, collection: ProfileCollection): Map<string, BoundDevice> {
   const bound = new Map<string, BoundDevice>();
+  const buses = new Map(config.buses.map((b) => [b.id, b]));
+  const taken = new Map<string, string>();
+  const fail = (path: string, message: string): never => {
+    throw new ConfigError(config.source, path, message);
+  };
   config.devices.forEach((device, index) => {
+    const at = `/devices/${index}`;
     const loaded = collection.profiles.get(device.profile);
     if (!loaded) {
       const known = [...collection.profiles.keys()].join(', ');
-      throw new ConfigError(config.source, `/devices/${index}/profile`, `device ${device.id}: unknown profile ${device.profile} (known: ${known})`);
+      fail(`${at}/profile`, `device ${device.id}: unknown profile ${device.profile} (known: ${known})`);
+      return;
     }
-    // The device's connection block must match the profile's transport; only mqtt exists today.
-    if (loaded.profile.transport !== 'mqtt') {
-      throw new ConfigError(
-        config.source,
-        `/devices/${index}/mqtt`,
-        `device ${device.id}: profile ${device.profile} uses transport ${loaded.profile.transport}, not mqtt`,
+    const transport = loaded.profile.transport;
+    const blocks = TRANSPORT_KEYS.filter((key) => device[key] !== undefined);
+    if (blocks.length !== 1 || blocks[0] !== transport) {
+      const extra = blocks.find((key) => key !== transport);
+      fail(
+        extra === undefined ? at : `${at}/${extra}`,
+        `device ${device.id}: profile ${device.profile} uses transport ${transport}, so the device needs exactly one \`${transport}\` block${extra === undefined ? '' : `, not ${extra}`}`,
       );
+    }
+    const link = device.modbus ?? device.serial;
+    if (link) {
+      const kinds = device.modbus ? ['rtu', 'tcp'] : ['serial'];
+      const bus = buses.get(link.bus);
+      if (!bus) fail(`${at}/${transport}/bus`, `device ${device.id}: unknown bus ${link.bus} (declared: ${[...buses.keys()].join(', ') || 'none'})`);
+      else if (!kinds.includes(bus.kind)) fail(`${at}/${transport}/bus`, `device ${device.id}: bus ${link.bus} is ${bus.kind}, expected ${kinds.join(' or ')}`);
+      const key = device.modbus ? `${link.bus}/${device.modbus.unitId}` : link.bus;
+      const other = taken.get(key);
+      if (other !== undefined) {
+        fail(`${at}/${transport}`, device.modbus ? `device ${device.id}: unit ${device.modbus.unitId} on ${link.bus} is already ${other}` : `device ${device.id}: serial bus ${link.bus} already carries ${other}`);
+      }
+      taken.set(key, device.id);
     }
     bound.set(device.id, { device, profile: loaded.profile });
   });

@@ -4,6 +4,8 @@ export * from './metrics.ts';
 export * from './pipeline.ts';
 export * from './drivers/types.ts';
 export * from './drivers/mqtt/index.ts';
+export * from './drivers/modbus/index.ts';
+export * from './drivers/serial/index.ts';
 export * from './outbox/index.ts';
 export * from './profiles/index.ts';
 export * from './rules/index.ts';

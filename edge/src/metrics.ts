@@ -13,6 +13,11 @@ export interface EdgeMetrics {
   invalidAcks: Counter;
   deviceConnectRefused: Counter<'reason'>;
   devicePublishRefused: Counter<'device'>;
+  busRequests: Counter<'bus'>;
+  busErrors: Counter<'bus' | 'kind'>;
+  busUtilisation: Gauge<'bus'>;
+  deviceErrors: Counter<'device' | 'kind'>;
+  deviceFaulty: Gauge<'device'>;
   uplinkConnected: Gauge;
   outboxPending: Gauge;
 }
@@ -46,6 +51,26 @@ export function createMetrics(pendingCount: () => number): EdgeMetrics {
       labelNames: ['device'],
       registers,
     }),
+    busRequests: new Counter({ name: 'gridwatch_edge_bus_requests_total', help: 'Requests sent on a polled bus', labelNames: ['bus'], registers }),
+    busErrors: new Counter({
+      name: 'gridwatch_edge_bus_errors_total',
+      help: 'Failed requests on a polled bus, by kind (timeout, crc, short, exception, io)',
+      labelNames: ['bus', 'kind'],
+      registers,
+    }),
+    busUtilisation: new Gauge({
+      name: 'gridwatch_edge_bus_utilisation_ratio',
+      help: 'Share of the last window the bus had a request in flight',
+      labelNames: ['bus'],
+      registers,
+    }),
+    deviceErrors: new Counter({
+      name: 'gridwatch_edge_device_errors_total',
+      help: 'Failed requests or frames per device, by kind',
+      labelNames: ['device', 'kind'],
+      registers,
+    }),
+    deviceFaulty: new Gauge({ name: 'gridwatch_edge_device_faulty', help: '1 while a device is marked faulty', labelNames: ['device'], registers }),
     uplinkConnected: new Gauge({ name: 'gridwatch_edge_uplink_connected', help: '1 while connected to the cloud broker', registers }),
     outboxPending: new Gauge({
       name: 'gridwatch_edge_outbox_pending',

@@ -5,9 +5,9 @@ import type { AlarmEvent } from '@gridwatch/protocol';
 import type { BoundDevice } from './config.ts';
 import type { EdgeMetrics } from './metrics.ts';
 import type { EdgeDatabase, Outbox } from './outbox/index.ts';
-import { decodeReport } from './profiles/index.ts';
+import { decodeRegisters, decodeReport, type DecodeResult } from './profiles/index.ts';
 import { evaluateRules, type RuleStateStore } from './rules/index.ts';
-import type { RawFrame } from './drivers/types.ts';
+import { isRegisterFrame, type RawFrame } from './drivers/types.ts';
 
 export interface PipelineOptions {
   devices: Map<string, BoundDevice>;
@@ -36,7 +36,13 @@ export function createPipeline(options: PipelineOptions): (frame: RawFrame) => v
   return (frame) => {
     const bound = devices.get(frame.deviceId);
     if (!bound) return;
-    const decoded = decodeReport(bound.profile, frame.deviceId, frame.payload, frame.t);
+    const { profile } = bound;
+    let decoded: DecodeResult;
+    if (isRegisterFrame(frame)) {
+      decoded = profile.transport === 'modbus' ? decodeRegisters(profile, frame.deviceId, frame.blocks, frame.t) : { ok: false, reason: 'registers for a non-Modbus profile' };
+    } else {
+      decoded = decodeReport(profile, frame.deviceId, frame.payload, frame.t);
+    }
     if (!decoded.ok) {
       metrics.decodeErrors.inc({ device: frame.deviceId });
       logger.warn({ deviceId: frame.deviceId, reason: decoded.reason }, 'device report rejected');

@@ -68,7 +68,7 @@ test('a device whose profile does not exist is a start-up error naming the devic
     const config = loadConfig(write(dir, base.replace('profile: generic/smoke-mqtt', 'profile: generic/smoke-mqqt')));
     assert.throws(
       () => bindDevices(config, loadProfiles()),
-      /edge\.yaml: \/devices\/0\/profile: device smoke-1: unknown profile generic\/smoke-mqqt \(known: generic\/smoke-mqtt\)/,
+      /edge\.yaml: \/devices\/0\/profile: device smoke-1: unknown profile generic\/smoke-mqqt \(known: .*generic\/smoke-mqtt.*\)/,
     );
   } finally {
     cleanup();
@@ -115,6 +115,73 @@ test('the CLI refuses a bad config with exit code 2 and the error on one line', 
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
     assert.equal(code, 2);
     assert.match(stdout, /\/devices\/0\/profile: device smoke-1: unknown profile acme\/none/);
+  } finally {
+    cleanup();
+  }
+});
+
+const installation = `version: 1
+gateway: { id: gw-01, site: futian }
+dataDir: ./data
+cloud: { url: "mqtt://127.0.0.1:1", password: pw }
+buses:
+  - { id: rtu0, kind: rtu, path: /dev/ttyUSB0, baudRate: 9600, parity: none }
+  - { id: tcp0, kind: tcp, host: 192.168.1.20, port: 502 }
+  - { id: door0, kind: serial, path: /dev/ttyS1 }
+devices:
+  - id: smoke-1
+    profile: generic/smoke-mqtt
+    mqtt: { username: smoke-1, password: pw1 }
+  - id: gas-1
+    profile: generic/gas-lel-modbus
+    addressId: FT-LH-0001-0101
+    modbus: { bus: rtu0, unitId: 3, pollIntervalMs: 500 }
+  - id: meter-1
+    profile: generic/water-meter-modbus
+    modbus: { bus: tcp0, unitId: 7 }
+  - id: door-1
+    profile: generic/door-access-serial
+    serial: { bus: door0 }
+`;
+
+test('an installation file with buses binds Modbus and serial devices', () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const config = loadConfig(write(dir, installation));
+    assert.deepEqual(
+      config.buses.map((b) => `${b.id}:${b.kind}`),
+      ['rtu0:rtu', 'tcp0:tcp', 'door0:serial'],
+    );
+    const devices = bindDevices(config, loadProfiles());
+    assert.deepEqual([...devices.keys()], ['smoke-1', 'gas-1', 'meter-1', 'door-1']);
+  } finally {
+    cleanup();
+  }
+});
+
+test('installation errors name the file, the path and what was expected', () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const load: Array<[string, RegExp]> = [
+      [installation.replace('kind: rtu,', 'kind: rs485,'), /edge\.yaml: \/buses\/0\/kind: expected one of rtu, tcp, serial$/],
+      [installation.replace('baudRate: 9600', 'baudRate: 9600, baud: 1'), /edge\.yaml: \/buses\/0\/baud: Unexpected property$/],
+      [installation.replace('port: 502', 'port: "502"'), /edge\.yaml: \/buses\/1\/port: Expected integer$/],
+      [installation.replace('id: tcp0', 'id: rtu0'), /edge\.yaml: \/buses\/1\/id: duplicate bus id rtu0$/],
+      [installation.replace('unitId: 3', 'unitId: 300'), /edge\.yaml: \/devices\/1\/modbus\/unitId: Expected integer to be less or equal to 247$/],
+    ];
+    for (const [text, message] of load) {
+      assert.throws(() => loadConfig(write(dir, text)), (err: unknown) => err instanceof ConfigError && message.test(err.message), String(message));
+    }
+    const bind: Array<[string, RegExp]> = [
+      [installation.replace('bus: rtu0', 'bus: rtu9'), /edge\.yaml: \/devices\/1\/modbus\/bus: device gas-1: unknown bus rtu9 \(declared: rtu0, tcp0, door0\)$/],
+      [installation.replace('serial: { bus: door0 }', 'serial: { bus: rtu0 }'), /\/devices\/3\/serial\/bus: device door-1: bus rtu0 is rtu, expected serial$/],
+      [installation.replace('unitId: 7', 'unitId: 3').replace('bus: tcp0', 'bus: rtu0'), /\/devices\/2\/modbus: device meter-1: unit 3 on rtu0 is already gas-1$/],
+      [installation.replace('profile: generic/gas-lel-modbus', 'profile: generic/smoke-mqtt'), /\/devices\/1\/modbus: device gas-1: profile generic\/smoke-mqtt uses transport mqtt, so the device needs exactly one `mqtt` block, not modbus$/],
+    ];
+    for (const [text, message] of bind) {
+      const config = loadConfig(write(dir, text));
+      assert.throws(() => bindDevices(config, loadProfiles()), (err: unknown) => err instanceof ConfigError && message.test(err.message), String(message));
+    }
   } finally {
     cleanup();
   }

@@ -6,7 +6,21 @@ import { fileURLToPath } from 'node:url';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import type { TSchema } from '@sinclair/typebox';
 import { LineCounter, parseDocument } from 'yaml';
-import { ProfileSchemas, SUPPORTED_TRANSPORTS, TRANSPORTS, type Profile } from './schema.ts';
+import {
+  ProfileSchemas,
+  REGISTER_RAW_TYPES,
+  RULE_KINDS,
+  RuleSchemas,
+  SUPPORTED_TRANSPORTS,
+  TRANSPORTS,
+  modbusRawType,
+  modbusWidth,
+  type ModbusPoint,
+  type Profile,
+  type SerialPoint,
+  type SerialProfile,
+} from './schema.ts';
+import { serialWidth } from './layout.ts';
 import { VectorsFile } from './vectors.ts';
 
 /** The collection shipped in this package: `profiles/<vendor>/<model>.yaml`. */
@@ -45,12 +59,19 @@ function checkerFor(schema: TSchema): TypeCheck<TSchema> {
   return checker;
 }
 
-/** Throws a ProfileError for the first schema violation (the most specific TypeBox reports first). */
-export function validateAgainst<T>(schema: TSchema, value: unknown, file: string): T {
+/** The first schema violation (the most specific TypeBox reports first), or null. */
+export function firstSchemaError(schema: TSchema, value: unknown): { path: string; message: string } | null {
   const checker = checkerFor(schema);
-  if (checker.Check(value)) return value as T;
+  if (checker.Check(value)) return null;
   const first = checker.Errors(value).First();
-  throw new ProfileError(file, first?.path || '/', first?.message ?? 'invalid');
+  return { path: first?.path || '/', message: first?.message ?? 'invalid' };
+}
+
+/** Throws a ProfileError for the first schema violation. */
+export function validateAgainst<T>(schema: TSchema, value: unknown, file: string): T {
+  const error = firstSchemaError(schema, value);
+  if (error) throw new ProfileError(file, error.path, error.message);
+  return value as T;
 }
 
 function parseYaml(text: string, file: string): unknown {
@@ -64,17 +85,58 @@ function parseYaml(text: string, file: string): unknown {
   return doc.toJS();
 }
 
+function checkModbusPoint(point: ModbusPoint, at: string, file: string): void {
+  const raw = modbusRawType(point);
+  const bitTable = point.table === 'coil' || point.table === 'discrete';
+  if (bitTable !== (raw === 'bool')) {
+    throw new ProfileError(file, `${at}/rawType`, bitTable ? `a ${point.table} is a single bit: rawType bool` : `registers hold ${REGISTER_RAW_TYPES.join(', ')}, not bool`);
+  }
+  if (bitTable && point.type !== 'boolean') throw new ProfileError(file, `${at}/type`, `a ${point.table} point is boolean`);
+  if (point.bit !== undefined && (raw !== 'uint16' && raw !== 'int16')) throw new ProfileError(file, `${at}/bit`, 'bit needs a 16-bit register');
+  if (!bitTable && (point.type === 'boolean') !== (point.bit !== undefined)) {
+    throw new ProfileError(file, `${at}/bit`, 'a boolean point of a register needs `bit`, and `bit` makes a boolean point');
+  }
+  if (point.type === 'string') throw new ProfileError(file, `${at}/type`, 'Modbus points are boolean or number');
+  if (point.access === 'readwrite' && point.table !== 'coil' && point.table !== 'holding') {
+    throw new ProfileError(file, `${at}/access`, 'only coils and holding registers are writable');
+  }
+  if (point.address + modbusWidth(point) > 65536) throw new ProfileError(file, `${at}/address`, 'point runs past address 65535');
+  if (raw === 'float32' && (point.mask !== undefined || point.shift !== undefined)) throw new ProfileError(file, `${at}/mask`, 'mask/shift need an integer rawType');
+}
+
+function checkSerialPoint(point: SerialPoint, at: string, profile: SerialProfile, file: string): void {
+  if ((point.type === 'boolean') !== (point.bit !== undefined)) {
+    throw new ProfileError(file, `${at}/bit`, 'a boolean point needs `bit`, and `bit` makes a boolean point');
+  }
+  if (point.type === 'string') throw new ProfileError(file, `${at}/type`, 'serial points are boolean or number');
+  if ((point.rawType === 'bcd') !== (point.length !== undefined)) throw new ProfileError(file, `${at}/length`, '`length` is required for bcd and only for bcd');
+  if (point.rawType === 'float32' && (point.mask !== undefined || point.shift !== undefined)) throw new ProfileError(file, `${at}/mask`, 'mask/shift need an integer rawType');
+  const { length } = profile.framing;
+  if (length.kind === 'fixed' && point.byteOffset + serialWidth(point) > length.bytes) {
+    throw new ProfileError(file, `${at}/byteOffset`, `field runs past the ${length.bytes}-byte frame`);
+  }
+}
+
+function checkFraming(profile: SerialProfile, file: string): void {
+  const { framing } = profile;
+  if (framing.length.kind === 'delimiter' && framing.end === undefined) throw new ProfileError(file, '/framing/end', 'delimiter framing needs `end`');
+}
+
 function checkProfileSemantics(profile: Profile, file: string): void {
   const points = new Map<string, Profile['points'][number]>();
+  if (profile.transport === 'serial') checkFraming(profile, file);
   profile.points.forEach((point, index) => {
-    if (points.has(point.name)) throw new ProfileError(file, `/points/${index}/name`, `duplicate point name ${point.name}`);
+    const at = `/points/${index}`;
+    if (points.has(point.name)) throw new ProfileError(file, `${at}/name`, `duplicate point name ${point.name}`);
     points.set(point.name, point);
     const numeric = ['mask', 'shift', 'scale', 'offset'] as const;
     for (const key of numeric) {
       if (point[key] !== undefined && point.type !== 'number') {
-        throw new ProfileError(file, `/points/${index}/${key}`, `only number points may have ${key}`);
+        throw new ProfileError(file, `${at}/${key}`, `only number points may have ${key}`);
       }
     }
+    if (profile.transport === 'modbus') checkModbusPoint(point as ModbusPoint, at, file);
+    if (profile.transport === 'serial') checkSerialPoint(point as SerialPoint, at, profile, file);
   });
   if (profile.testPoint !== undefined) {
     const test = points.get(profile.testPoint);
@@ -84,12 +146,30 @@ function checkProfileSemantics(profile: Profile, file: string): void {
   }
   const alarmTypes = new Set<string>();
   profile.rules.forEach((rule, index) => {
-    if (!points.has(rule.point)) {
+    const point = points.get(rule.point);
+    if (!point) {
       throw new ProfileError(file, `/rules/${index}/point`, `expected one of the profile's points (${[...points.keys()].join(', ')}), got ${rule.point}`);
+    }
+    if (rule.kind === 'threshold' && (point.type !== 'number' || point.enum !== undefined)) {
+      throw new ProfileError(file, `/rules/${index}/point`, `a threshold rule needs a number point without enum, ${rule.point} is not`);
     }
     // Rule state is keyed by alarm type per device, so two rules may not share one.
     if (alarmTypes.has(rule.alarmType)) throw new ProfileError(file, `/rules/${index}/alarmType`, `duplicate alarmType ${rule.alarmType}`);
     alarmTypes.add(rule.alarmType);
+  });
+}
+
+function checkRules(value: unknown, file: string): void {
+  // Validate each rule against the schema of its own kind, so the error names the real problem
+  // rather than "does not match any member of the union".
+  const rules = typeof value === 'object' && value !== null && 'rules' in value ? value.rules : undefined;
+  if (!Array.isArray(rules)) return;
+  rules.forEach((rule: unknown, index) => {
+    const kind = typeof rule === 'object' && rule !== null && 'kind' in rule ? rule.kind : undefined;
+    const schema = RuleSchemas[kind as keyof typeof RuleSchemas] as TSchema | undefined;
+    if (!schema) throw new ProfileError(file, `/rules/${index}/kind`, `Expected one of ${RULE_KINDS.join(', ')}`);
+    const error = firstSchemaError(schema, rule);
+    if (error) throw new ProfileError(file, `/rules/${index}${error.path === '/' ? '' : error.path}`, error.message);
   });
 }
 
@@ -104,6 +184,7 @@ export function parseProfile(value: unknown, file: string): Profile {
       known ? `transport ${String(transport)} has no profile schema yet` : `Expected one of ${SUPPORTED_TRANSPORTS.join(', ')}`,
     );
   }
+  checkRules(value, file);
   const profile = validateAgainst<Profile>(ProfileSchemas[transport as (typeof SUPPORTED_TRANSPORTS)[number]], value, file);
   checkProfileSemantics(profile, file);
   return profile;

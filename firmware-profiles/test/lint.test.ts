@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BUNDLED_PROFILES_DIR, ProfileError, UNITS, loadProfiles, loadVectorsFile } from '../src/index.ts';
+import { BUNDLED_PROFILES_DIR, ProfileError, UNITS, loadProfiles, loadVectorsFile, parseProfile } from '../src/index.ts';
 
 const collection = loadProfiles(BUNDLED_PROFILES_DIR);
 
@@ -28,6 +28,23 @@ test('point names are snake_case and units are known', () => {
       assert.match(point.name, /^[a-z][a-z0-9_]*$/, `${file}: ${point.name}`);
       assert.ok(units.has(point.unit), `${file}: ${point.name} has unknown unit ${point.unit}`);
     }
+  }
+});
+
+test('the collection covers every device class the issue names', () => {
+  const classes = new Set([...collection.profiles.values()].map(({ profile }) => `${profile.class}/${profile.transport}`));
+  for (const want of [
+    'smoke_detector/modbus',
+    'smoke_detector/mqtt',
+    'gas_detector/modbus',
+    'water_pressure/modbus',
+    'water_level/modbus',
+    'door_access/serial',
+    'wearable/mqtt',
+    'water_meter/modbus',
+    'siren/modbus',
+  ]) {
+    assert.ok(classes.has(want), `no ${want} profile`);
   }
 });
 
@@ -81,9 +98,24 @@ const refusals: Array<{ name: string; mutate: (yaml: string) => string; message:
     message: /^profiles\/generic\/smoke-mqtt\.yaml: \/rules\/2\/point: expected one of the profile's points .*got tampered$/,
   },
   {
-    name: 'a transport without a schema yet',
-    mutate: (y) => y.replace('transport: mqtt', 'transport: modbus'),
-    message: /^profiles\/generic\/smoke-mqtt\.yaml: \/transport: transport modbus has no profile schema yet$/,
+    name: 'an unknown transport',
+    mutate: (y) => y.replace('transport: mqtt', 'transport: lora'),
+    message: /^profiles\/generic\/smoke-mqtt\.yaml: \/transport: Expected one of mqtt, modbus, serial$/,
+  },
+  {
+    name: 'an unknown rule kind',
+    mutate: (y) => y.replace('kind: state', 'kind: rate'),
+    message: /^profiles\/generic\/smoke-mqtt\.yaml: \/rules\/0\/kind: Expected one of state, threshold$/,
+  },
+  {
+    name: 'a threshold rule without a limit',
+    mutate: (y) => y.replace('kind: state', "kind: threshold\n    op: '>='"),
+    message: /^profiles\/generic\/smoke-mqtt\.yaml: \/rules\/0\/limit: Expected required property$/,
+  },
+  {
+    name: 'a threshold rule on a boolean point',
+    mutate: (y) => y.replace('kind: state', "kind: threshold\n    op: '>='\n    limit: 1"),
+    message: /^profiles\/generic\/smoke-mqtt\.yaml: \/rules\/0\/point: a threshold rule needs a number point/,
   },
   {
     name: 'broken YAML',
@@ -114,5 +146,22 @@ test('two profiles with one id are refused', () => {
     assert.throws(() => loadProfiles(dir), /\/id: duplicate profile id generic\/smoke-mqtt/);
   } finally {
     cleanup();
+  }
+});
+
+function inlineModbus(point: Record<string, unknown>, rules: unknown[] = []): unknown {
+  return { id: 'test/m', version: '1.0.0', name: 'm', class: 'io_module', transport: 'modbus', heartbeatSeconds: 60, points: [point], rules };
+}
+
+test('Modbus addressing mistakes are refused naming the path', () => {
+  const cases: Array<[Record<string, unknown>, RegExp]> = [
+    [{ name: 'a', table: 'coil', address: 0, rawType: 'uint16', type: 'number', unit: 'none' }, /\/points\/0\/rawType: a coil is a single bit/],
+    [{ name: 'a', table: 'holding', address: 0, type: 'boolean', unit: 'none' }, /\/points\/0\/bit: a boolean point of a register needs `bit`/],
+    [{ name: 'a', table: 'input', address: 0, type: 'number', unit: 'none', access: 'readwrite' }, /\/points\/0\/access: only coils and holding/],
+    [{ name: 'a', table: 'input', address: 65535, rawType: 'uint32', type: 'number', unit: 'none' }, /\/points\/0\/address: point runs past/],
+    [{ name: 'a', table: 'inputs', address: 0, type: 'number', unit: 'none' }, /\/points\/0\/table: /],
+  ];
+  for (const [point, message] of cases) {
+    assert.throws(() => parseProfile(inlineModbus(point), 'inline.yaml'), (err: unknown) => err instanceof ProfileError && message.test(err.message));
   }
 });

@@ -2,7 +2,13 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
+import { loadProfiles, type ModbusProfile, type SerialProfile } from '@gridwatch/firmware-profiles';
 import { SmokeDetectorSim } from './smoke-detector.ts';
+import { ModbusDeviceSim, SCENARIOS, type Scenario } from './modbus/device.ts';
+import { ModbusTcpSim } from './modbus/tcp-server.ts';
+import { RtuLineSim } from './modbus/rtu-line.ts';
+import { PtyPair } from './pty.ts';
+import { SerialDeviceSim, SERIAL_SCENARIOS, type SerialScenario } from './serial/device.ts';
 import { CONTROL_ACTIONS, SimControlServer, isControlAction } from './control.ts';
 
 /** Where `npm run demo` records the simulator's control URL, so `trigger` works without flags. */
@@ -91,6 +97,106 @@ program
     const body = (await response.json()) as { error?: string };
     if (!response.ok) fail(body.error ?? `simulator answered ${response.status}`, { exitCode: 1 });
     console.log(`${device}: ${action} sent`);
+  });
+
+interface UnitSpec {
+  unitId: number;
+  profile: string;
+  scenario: Scenario;
+}
+
+function parseUnit(value: string, previous: UnitSpec[] = []): UnitSpec[] {
+  const [unit, profile, scenario = 'normal'] = value.split(':');
+  const unitId = Number(unit);
+  if (!Number.isInteger(unitId) || unitId < 1 || unitId > 247 || !profile) throw new InvalidArgumentError(`expected unitId:profile[:scenario], got "${value}"`);
+  if (!(SCENARIOS as readonly string[]).includes(scenario)) throw new InvalidArgumentError(`unknown scenario ${scenario}; use one of ${SCENARIOS.join(', ')}`);
+  return [...previous, { unitId, profile, scenario: scenario as Scenario }];
+}
+
+function modbusProfile(id: string): ModbusProfile {
+  const loaded = loadProfiles().profiles.get(id);
+  if (!loaded || loaded.profile.transport !== 'modbus') fail(`${id} is not a Modbus profile`, { exitCode: 2 });
+  return loaded.profile;
+}
+
+function devicesFor(units: UnitSpec[]): ModbusDeviceSim[] {
+  return units.map((u) => {
+    const device = new ModbusDeviceSim({ unitId: u.unitId, profile: modbusProfile(u.profile) });
+    device.setScenario(u.scenario);
+    return device;
+  });
+}
+
+function untilSignal(stop: () => Promise<void>): void {
+  const shutdown = async () => {
+    await stop();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void shutdown());
+  process.once('SIGTERM', () => void shutdown());
+}
+
+program
+  .command('modbus-tcp')
+  .description('serve simulated Modbus devices over Modbus TCP (one server per --servers, each with every --unit)')
+  .requiredOption('--unit <unitId:profile[:scenario]>', `a device, e.g. 3:generic/gas-lel-modbus:alarm; scenarios: ${SCENARIOS.join(', ')} (repeatable)`, parseUnit)
+  .option('--port <port>', 'first TCP port (0 = ephemeral)', parseInteger, 0)
+  .option('--servers <n>', 'how many servers (ports) to start', parseInteger, 1)
+  .action(async (opts: { unit: UnitSpec[]; port: number; servers: number }) => {
+    const servers = Array.from({ length: Math.max(1, opts.servers) }, (_, i) => new ModbusTcpSim({ port: opts.port === 0 ? 0 : opts.port + i, devices: devicesFor(opts.unit) }));
+    for (const server of servers) await server.start();
+    console.log(JSON.stringify({ msg: 'sim ready', host: '127.0.0.1', ports: servers.map((s) => s.port), units: opts.unit.map((u) => u.unitId) }));
+    untilSignal(async () => {
+      for (const server of servers) await server.stop();
+    });
+  });
+
+program
+  .command('modbus-rtu')
+  .description('serve simulated Modbus RTU slaves on a serial line; without --path, on a new socat pty pair whose other end is printed')
+  .requiredOption('--unit <unitId:profile[:scenario]>', 'a slave (repeatable)', parseUnit)
+  .option('--path <tty>', 'serial device or pty end to serve on')
+  .option('--baud <rate>', 'baud rate', parseInteger, 9600)
+  .option('--turnaround-ms <ms>', 'slave turnaround', parseInteger, 5)
+  .action(async (opts: { unit: UnitSpec[]; path?: string; baud: number; turnaroundMs: number }) => {
+    const pty = opts.path === undefined ? new PtyPair() : null;
+    await pty?.start();
+    const line = new RtuLineSim({ path: opts.path ?? pty!.b, baudRate: opts.baud, turnaroundMs: opts.turnaroundMs, devices: devicesFor(opts.unit) });
+    await line.start();
+    console.log(JSON.stringify({ msg: 'sim ready', masterPath: pty?.a ?? null, path: opts.path ?? pty!.b, baudRate: opts.baud, units: opts.unit.map((u) => u.unitId) }));
+    untilSignal(async () => {
+      await line.stop();
+      await pty?.stop();
+    });
+  });
+
+program
+  .command('serial')
+  .description('push framed reports of a serial profile (e.g. generic/door-access-serial) on a serial line or a new pty pair')
+  .requiredOption('--profile <id>', 'serial profile id')
+  .option('--path <tty>', 'serial device or pty end to write to')
+  .option('--scenario <name>', `one of ${SERIAL_SCENARIOS.join(', ')}`, 'normal')
+  .option('--every-ms <ms>', 'report period', parseInteger, 1000)
+  .option('--template <hex>', 'bytes the profile does not describe, e.g. "02 01 45"')
+  .action(async (opts: { profile: string; path?: string; scenario: string; everyMs: number; template?: string }) => {
+    const loaded = loadProfiles().profiles.get(opts.profile);
+    if (!loaded || loaded.profile.transport !== 'serial') fail(`${opts.profile} is not a serial profile`, { exitCode: 2 });
+    if (!(SERIAL_SCENARIOS as readonly string[]).includes(opts.scenario)) fail(`unknown scenario ${opts.scenario}`, { exitCode: 2 });
+    const pty = opts.path === undefined ? new PtyPair() : null;
+    await pty?.start();
+    const device = new SerialDeviceSim({
+      path: opts.path ?? pty!.b,
+      profile: loaded.profile as SerialProfile,
+      everyMs: opts.everyMs,
+      ...(opts.template === undefined ? {} : { template: opts.template }),
+    });
+    await device.start();
+    device.setScenario(opts.scenario as SerialScenario);
+    console.log(JSON.stringify({ msg: 'sim ready', gatewayPath: pty?.a ?? null, profile: opts.profile }));
+    untilSignal(async () => {
+      await device.stop();
+      await pty?.stop();
+    });
   });
 
 await program.parseAsync(process.argv);

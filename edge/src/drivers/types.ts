@@ -1,16 +1,36 @@
 // The shape every transport driver shares (after node-wot's bindings and EdgeX's ProtocolDriver).
 // Drivers return raw frames; decoding belongs to the profile pipeline, never to a driver.
 import type { BoundDevice } from '../config.ts';
+import type { RegisterBlock } from '../profiles/index.ts';
 
-/** What a driver hands to the pipeline: the device's raw report as received. */
-export interface RawFrame {
+/** A device's raw report as received: MQTT payload bytes or one serial frame. */
+export interface BytesFrame {
   deviceId: string;
   payload: Buffer;
   /** Receive time, epoch ms. */
   t: number;
 }
 
+/** One poll of a Modbus device: the blocks that were read, raw. */
+export interface RegisterFrame {
+  deviceId: string;
+  blocks: RegisterBlock[];
+  t: number;
+}
+
+export type RawFrame = BytesFrame | RegisterFrame;
+
+export function isRegisterFrame(frame: RawFrame): frame is RegisterFrame {
+  return 'blocks' in frame;
+}
+
 export type FrameSink = (frame: RawFrame) => void;
+
+/** A value for a writable point, in engineering units. */
+export interface Command {
+  point: string;
+  value: boolean | number;
+}
 
 export interface Driver {
   readonly transport: 'mqtt' | 'modbus' | 'serial';
@@ -20,4 +40,8 @@ export interface Driver {
   start(sink: FrameSink): Promise<void>;
   /** Closes everything it opened; leaves no timers or sockets behind. */
   stop(): Promise<void>;
+  /** Reads these devices as soon as the bus allows (polled transports); push transports resolve at once. */
+  read(deviceIds: readonly string[]): Promise<void>;
+  /** Writes commands to one device, ahead of polls; rejects naming the point when impossible. */
+  write(deviceId: string, commands: readonly Command[]): Promise<void>;
 }

@@ -5,8 +5,22 @@
 // A null or absent field yields no reading (devices report any subset). A report is accepted or
 // rejected whole: one field of the wrong type rejects it, so a half-understood report can never
 // raise or clear an alarm. Unknown fields are ignored for forward compatibility with new firmware.
+//
+// Modbus points take their raw value from registers (firmware-profiles `readModbusRaw`: raw type,
+// byte and word order, bit), serial points from a checked frame (`readSerialRaw`); then the same
+// transforms apply.
 import type { Reading, ReadingValue } from '@gridwatch/protocol';
-import type { MqttPoint, MqttProfile } from '@gridwatch/firmware-profiles';
+import {
+  checkFrame,
+  modbusWidth,
+  readModbusRaw,
+  readSerialRaw,
+  type ModbusProfile,
+  type ModbusTable,
+  type Point,
+  type Profile,
+  type SerialProfile,
+} from '@gridwatch/firmware-profiles';
 
 /** Reports larger than this are refused before parsing; a detector report is a few hundred bytes. */
 export const MAX_REPORT_BYTES = 64 * 1024;
@@ -30,8 +44,7 @@ function tidy(value: number): number {
 
 type PointResult = { ok: true; value: ReadingValue } | { ok: false; reason: string };
 
-function transform(point: MqttPoint, raw: unknown): PointResult {
-  const field = point.path;
+function transform(point: Point, raw: unknown, field: string): PointResult {
   if (typeof raw !== point.type) return { ok: false, reason: `${field}: expected ${point.type}, got ${raw === null ? 'null' : Array.isArray(raw) ? 'array' : typeof raw}` };
   let value = raw as ReadingValue;
   if (typeof value === 'number') {
@@ -55,8 +68,13 @@ function transform(point: MqttPoint, raw: unknown): PointResult {
   return { ok: true, value };
 }
 
-/** Decodes one report. Never throws: every malformed input comes back as `{ ok: false, reason }`. */
-export function decodeReport(profile: MqttProfile, deviceId: string, payload: Uint8Array | string, t: number): DecodeResult {
+/**
+ * Decodes one byte report: a JSON object (MQTT profiles) or one whole frame (serial profiles).
+ * Never throws: every malformed input comes back as `{ ok: false, reason }`.
+ */
+export function decodeReport(profile: Profile, deviceId: string, payload: Uint8Array | string, t: number): DecodeResult {
+  if (profile.transport === 'serial') return decodeSerialFrame(profile, deviceId, Buffer.from(payload), t);
+  if (profile.transport === 'modbus') return { ok: false, reason: 'a Modbus profile decodes registers, not a byte report' };
   const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.byteLength;
   if (size > MAX_REPORT_BYTES) return { ok: false, reason: `report of ${size} bytes exceeds ${MAX_REPORT_BYTES}` };
   let parsed: unknown;
@@ -72,7 +90,49 @@ export function decodeReport(profile: MqttProfile, deviceId: string, payload: Ui
   for (const point of profile.points) {
     const raw = lookup(parsed as Record<string, unknown>, point.path);
     if (raw === undefined || raw === null) continue;
-    const result = transform(point, raw);
+    const result = transform(point, raw, point.path);
+    if (!result.ok) return result;
+    readings.push({ deviceId, point: point.name, value: result.value, t });
+  }
+  return { ok: true, readings };
+}
+
+/** A contiguous run of values read from one Modbus table; coils and discrete inputs as 0/1. */
+export interface RegisterBlock {
+  table: ModbusTable;
+  address: number;
+  values: number[];
+}
+
+/**
+ * Registers → readings. A point not wholly inside one block gives no reading (a block whose read
+ * failed leaves its points out), like an absent JSON field.
+ */
+export function decodeRegisters(profile: ModbusProfile, deviceId: string, blocks: readonly RegisterBlock[], t: number): DecodeResult {
+  const readings: Reading[] = [];
+  for (const point of profile.points) {
+    const width = modbusWidth(point);
+    const block = blocks.find((b) => b.table === point.table && point.address >= b.address && point.address + width <= b.address + b.values.length);
+    if (!block) continue;
+    const start = point.address - block.address;
+    const raw = readModbusRaw(point, block.values.slice(start, start + width));
+    const result = transform(point, raw, `${point.name} (${point.table} ${point.address})`);
+    if (!result.ok) return result;
+    readings.push({ deviceId, point: point.name, value: result.value, t });
+  }
+  return { ok: true, readings };
+}
+
+/** One whole serial frame (start to end bytes) → readings; framing and checksum are checked first. */
+export function decodeSerialFrame(profile: SerialProfile, deviceId: string, frame: Buffer, t: number): DecodeResult {
+  if (frame.length > (profile.framing.maxBytes ?? 256)) return { ok: false, reason: `frame of ${frame.length} bytes exceeds ${profile.framing.maxBytes ?? 256}` };
+  const check = checkFrame(profile.framing, frame);
+  if (!check.ok) return check;
+  const readings: Reading[] = [];
+  for (const point of profile.points) {
+    const raw = readSerialRaw(point, frame);
+    if (typeof raw === 'string') return { ok: false, reason: raw };
+    const result = transform(point, raw, `${point.name} (byte ${point.byteOffset})`);
     if (!result.ok) return result;
     readings.push({ deviceId, point: point.name, value: result.value, t });
   }

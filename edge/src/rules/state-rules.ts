@@ -1,8 +1,10 @@
-// State rules: an alarm bit (or any point compared with `whenValue`) raises once when it starts
-// matching and clears once when it stops. A report without the point changes nothing, because
-// devices report any subset of their fields.
+// Rules raise once when they start matching and clear once when they stop. A report without the
+// point changes nothing, because devices report any subset of their fields.
+// - state: the point equals `whenValue` (default true), e.g. an alarm bit.
+// - threshold: a number point `>=`/`<=` `limit`; once raised it clears only when the value is back
+//   on the normal side by more than `deadband` (hysteresis), so a value at the limit cannot chatter.
 import type { AlarmEvent, Reading, ReadingValue } from '@gridwatch/protocol';
-import type { Profile } from '@gridwatch/firmware-profiles';
+import type { Profile, Rule } from '@gridwatch/firmware-profiles';
 import type { RuleStateStore } from './state-store.ts';
 
 /** An AlarmEvent before the outbox gives it its sequence number and id. */
@@ -12,6 +14,14 @@ export interface DeviceContext {
   deviceId: string;
   profile: Profile;
   addressId?: string;
+}
+
+/** Whether the rule is (still) active for this value; null when the value says nothing (wrong type). */
+export function ruleMatches(rule: Rule, value: ReadingValue, wasActive: boolean): boolean | null {
+  if (rule.kind === 'state') return value === (rule.whenValue ?? true);
+  if (typeof value !== 'number') return null;
+  const deadband = wasActive ? (rule.deadband ?? 0) : 0;
+  return rule.op === '>=' ? value >= rule.limit - deadband : value <= rule.limit + deadband;
 }
 
 /**
@@ -28,9 +38,9 @@ export function evaluateRules(device: DeviceContext, readings: readonly Reading[
   for (const rule of profile.rules) {
     const value = values.get(rule.point);
     if (value === undefined) continue;
-    const matches = value === (rule.whenValue ?? true);
     const wasActive = store.isActive(device.deviceId, rule.alarmType);
-    if (matches === wasActive) continue;
+    const matches = ruleMatches(rule, value, wasActive);
+    if (matches === null || matches === wasActive) continue;
     store.setActive(device.deviceId, rule.alarmType, matches, t);
     events.push({
       deviceId: device.deviceId,

@@ -7,7 +7,7 @@ import { Aedes, type AedesPublishPacket, type AuthenticateError, type Client } f
 import type { Logger } from 'pino';
 import type { BoundDevice } from '../../config.ts';
 import type { EdgeMetrics } from '../../metrics.ts';
-import type { Driver, FrameSink } from '../types.ts';
+import type { Command, Driver, FrameSink } from '../types.ts';
 import { downTopic, upTopic } from './topics.ts';
 
 export interface MqttDriverOptions {
@@ -46,7 +46,9 @@ export class MqttDriver implements Driver {
 
   constructor(options: MqttDriverOptions) {
     this.options = options;
-    this.byUsername = new Map(options.devices.map((d) => [d.device.mqtt.username, d]));
+    this.byUsername = new Map(
+      options.devices.flatMap((d): Array<[string, BoundDevice]> => (d.device.mqtt === undefined ? [] : [[d.device.mqtt.username, d]])),
+    );
   }
 
   get port(): number {
@@ -64,7 +66,7 @@ export class MqttDriver implements Driver {
     const broker = await Aedes.createBroker({
       authenticate: (client, username, password, done) => {
         const bound = username === undefined ? undefined : this.byUsername.get(username);
-        if (!bound || !sameSecret(password, bound.device.mqtt.password)) {
+        if (!bound?.device.mqtt || !sameSecret(password, bound.device.mqtt.password)) {
           metrics.deviceConnectRefused.inc({ reason: 'bad_credentials' });
           logger.warn({ clientId: client.id, username }, 'device refused at CONNECT: bad username or password');
           done(authError('bad username or password', BAD_USERNAME_OR_PASSWORD), false);
@@ -114,6 +116,19 @@ export class MqttDriver implements Driver {
     });
     const address = server.address();
     this.boundPort = typeof address === 'object' && address !== null ? address.port : this.options.port;
+  }
+
+  /** Push transport: devices report on their own. */
+  async read(): Promise<void> {}
+
+  /** Publishes `{point: value, …}` as JSON to `dev/{deviceId}/down` (QoS 1) for the device to act on. */
+  async write(deviceId: string, commands: readonly Command[]): Promise<void> {
+    const broker = this.broker;
+    if (!broker) throw new Error('MQTT driver is not running');
+    const payload = Buffer.from(JSON.stringify(Object.fromEntries(commands.map((c) => [c.point, c.value]))));
+    await new Promise<void>((resolve, reject) =>
+      broker.publish({ cmd: 'publish', topic: downTopic(deviceId), payload, qos: 1, retain: false, dup: false }, (err) => (err ? reject(err) : resolve())),
+    );
   }
 
   async stop(): Promise<void> {

@@ -1,0 +1,6 @@
+export * from './address.ts';
+export * from './client.ts';
+export * from './driver.ts';
+export * from './frames.ts';
+export * from './plan.ts';
+export * from './scheduler.ts';

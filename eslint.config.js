@@ -15,6 +15,13 @@ export default tseslint.config(
     },
   },
   {
+    // Node-RED loads nodes as CommonJS.
+    files: ['node-red/nodes/**/*.js'],
+    languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly', fetch: 'readonly', AbortController: 'readonly', URLSearchParams: 'readonly' } },
+    // `const node = this` is Node-RED's idiom for handlers that outlive the constructor.
+    rules: { '@typescript-eslint/no-require-imports': 'off', '@typescript-eslint/no-this-alias': 'off' },
+  },
+  {
     files: ['cloud/src/console/public/**/*.js'],
     languageOptions: { globals: { window: 'readonly', document: 'readonly', io: 'readonly', fetch: 'readonly', navigator: 'readonly' } },
   },

@@ -6,7 +6,7 @@ import { join, relative } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
 const root = new URL('..', import.meta.url).pathname;
-const roots = ['protocol', 'firmware-profiles', 'edge', 'cloud', 'sim', 'test'];
+const roots = ['protocol', 'firmware-profiles', 'edge', 'cloud', 'sim', 'node-red', 'test'];
 const skip = new Set(['node_modules', 'data', '.git']);
 
 function collect(dir, out) {

@@ -2,18 +2,37 @@
 // API, console and live feed. Start order follows the data path so nothing receives messages
 // before the stage after it exists; stop runs in reverse.
 import http from 'node:http';
-import { once } from 'node:events';
+import { EventEmitter, once } from 'node:events';
+import pg from 'pg';
 import type { Logger } from 'pino';
 import { createApp } from './api/app.ts';
 import { EmbeddedBroker } from './broker/broker.ts';
-import { resolveConfig, type CloudConfig } from './config.ts';
+import { resolveConfig, type CloudConfig, type CloudConfigInput } from './config.ts';
 import { LiveFeed } from './console/live.ts';
+import { addConsumer, consumerForKey, type ConsumerCredentials, type NewConsumer } from './dispatch/consumers.ts';
 import { GatewayRegistry } from './gateways/registry.ts';
+import type { EngineOptions, Outcome } from './incidents/outcome.ts';
+import { Ticker } from './incidents/ticker.ts';
 import { Ingest } from './ingest/ingest.ts';
 import { createLogger } from './log.ts';
 import { CloudMetrics } from './metrics.ts';
+import { importAddressesCsv, importRulesCsv, importUnitsCsv } from './routing/directory.ts';
 import { openStore } from './store/open.ts';
 import type { Store } from './store/store.ts';
+import { InfluxSink } from './telemetry/influx.ts';
+
+/** MQTT topic on which each unit's dispatches are published (QoS 1), e.g. for Node-RED. */
+export function unitTopic(unitId: string): string {
+  return `dispatch/${unitId}/incidents`;
+}
+
+/** Data and consumers administration, the programmatic twin of the admin REST endpoints. */
+export interface Directory {
+  importAddressesCsv(csv: string): Promise<number>;
+  importUnitsCsv(csv: string): Promise<number>;
+  importRulesCsv(csv: string): Promise<number>;
+  addConsumer(consumer: NewConsumer): Promise<ConsumerCredentials>;
+}
 
 export interface Cloud {
   readonly config: CloudConfig;
@@ -29,6 +48,10 @@ export interface Cloud {
   readonly gateways: GatewayRegistry;
   readonly metrics: CloudMetrics;
   readonly ingest: Ingest;
+  readonly directory: Directory;
+  /** Null when no InfluxDB is configured (latest values only, in `ingest.latest`). */
+  readonly telemetry: InfluxSink | null;
+  readonly ticker: Ticker;
   readonly log: Logger;
   stop(): Promise<void>;
 }
@@ -45,7 +68,7 @@ async function closeHttp(server: http.Server): Promise<void> {
   await closed;
 }
 
-export async function startCloud(input: Partial<CloudConfig> = {}): Promise<Cloud> {
+export async function startCloud(input: CloudConfigInput = {}): Promise<Cloud> {
   const config = resolveConfig(input);
   const log = createLogger(config.logLevel);
   const metrics = new CloudMetrics();
@@ -86,8 +109,56 @@ export async function startCloud(input: Partial<CloudConfig> = {}): Promise<Clou
       ingestLogin = embedded.serviceCredentials;
     }
 
+    const engine: EngineOptions = { deadlines: config.deadlines, autoCloseTypes: config.autoCloseTypes };
+    let adapterPool: pg.Pool | null = null;
+    // Replicas (a shared subscription group on an external broker) fan socket.io out through
+    // PostgreSQL; a single process needs no adapter.
+    if (config.databaseUrl && config.brokerUrl && config.ingestShareGroup) {
+      const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 3 });
+      pool.on('error', (err) => log.warn({ err }, 'socket.io adapter connection lost'));
+      // The adapter's LISTEN client is checked out for good; its errors must not crash the process.
+      pool.on('connect', (client) => client.on('error', (err) => log.warn({ err }, 'socket.io adapter connection lost')));
+      adapterPool = pool;
+      // The adapter may hold a LISTEN client it acquired while socket.io was closing; do not wait
+      // for it forever (the process exits or the pool's clients are destroyed with the database).
+      stops.push(() => Promise.race([pool.end(), new Promise<void>((resolve) => setTimeout(resolve, 1000).unref())]));
+    }
     const server = http.createServer();
-    const live = new LiveFeed(server);
+    const live = new LiveFeed(server, { adapterPool, authenticate: (key) => consumerForKey(store, key) });
+
+    let telemetry: InfluxSink | null = null;
+    if (config.influxUrl) {
+      const sink = new InfluxSink({
+        url: config.influxUrl,
+        token: config.influxToken,
+        org: config.influxOrg,
+        bucket: config.influxBucket,
+        log: log.child({ component: 'telemetry' }),
+        onWritten: (n) => metrics.telemetryWritten.inc(n),
+        onDropped: (n) => metrics.telemetryDropped.inc(n),
+      });
+      sink.start();
+      stops.push(() => sink.stop());
+      telemetry = sink;
+    }
+
+    // Post-commit side effects, shared by ingest, REST actions and the ticker.
+    const queueSignal = new EventEmitter();
+    queueSignal.setMaxListeners(0);
+    let ticker: Ticker | null = null;
+    let ingestRef: Ingest | null = null;
+    const onOutcome = (outcome: Outcome): void => {
+      for (const incident of outcome.incidents.values()) live.emitIncident(incident);
+      for (const d of outcome.dispatches) {
+        live.emitDispatch({ kind: d.kind, unitId: d.unitId, incident: d.incident });
+        ingestRef?.publish(unitTopic(d.unitId), JSON.stringify({ kind: d.kind, unitId: d.unitId, incident: d.incident }));
+      }
+      if (outcome.queued) {
+        queueSignal.emit('queued');
+        ticker?.kick();
+      }
+    };
+
     const ingest = new Ingest({
       brokerUrl: mqttUrl,
       ...ingestLogin,
@@ -95,16 +166,24 @@ export async function startCloud(input: Partial<CloudConfig> = {}): Promise<Clou
       registry: gateways,
       metrics,
       log: log.child({ component: 'ingest' }),
-      onIncident: (incident) => live.emitIncident(incident),
+      engine,
+      telemetry,
+      shareGroup: config.brokerUrl ? config.ingestShareGroup : null,
+      onOutcome,
     });
-    await ingest.start();
-    stops.push(() => ingest.stop());
-
+    // HTTP first: with EMQX the broker authenticates ingest's own CONNECT through this server's
+    // /api/v1/emqx/auth, and /healthz reports 503 until ingest is connected.
     const app = createApp({
       store,
       registry: metrics.registry,
       log: log.child({ component: 'api' }),
       brokerConnected: () => ingest.connected && (broker === null || broker.running),
+      config,
+      gateways,
+      engine,
+      onOutcome,
+      queueSignal,
+      latest: ingest.latest,
     });
     server.on('request', app);
     live.start();
@@ -114,6 +193,25 @@ export async function startCloud(input: Partial<CloudConfig> = {}): Promise<Clou
     await once(server, 'listening');
     const address = server.address();
     const httpPort = typeof address === 'object' && address ? address.port : config.httpPort;
+    await ingest.start();
+    ingestRef = ingest;
+    stops.push(() => ingest.stop());
+
+    const runningTicker = new Ticker({
+      store,
+      engine,
+      metrics,
+      log: log.child({ component: 'ticker' }),
+      tickMs: config.tickMs,
+      heartbeatTimeoutS: config.heartbeatTimeoutS,
+      webhookMaxAttempts: config.webhookMaxAttempts,
+      webhookBackoffMs: config.webhookBackoffMs,
+      onOutcome,
+    });
+    runningTicker.start();
+    ticker = runningTicker;
+    stops.push(() => runningTicker.stop());
+
 
     let stopping: Promise<void> | null = null;
     return {
@@ -126,6 +224,14 @@ export async function startCloud(input: Partial<CloudConfig> = {}): Promise<Clou
       gateways,
       metrics,
       ingest,
+      directory: {
+        importAddressesCsv: (csv) => store.transaction((tx) => importAddressesCsv(tx, csv)),
+        importUnitsCsv: (csv) => store.transaction((tx) => importUnitsCsv(tx, csv)),
+        importRulesCsv: (csv) => store.transaction((tx) => importRulesCsv(tx, csv)),
+        addConsumer: (consumer) => addConsumer(store, consumer),
+      },
+      telemetry,
+      ticker: runningTicker,
       log,
       stop: () => (stopping ??= unwind()),
     };

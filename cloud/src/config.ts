@@ -24,7 +24,52 @@ export interface CloudConfig {
   ingestUsername: string | null;
   ingestPassword: string | null;
   logLevel: LogLevel;
+  /** Deadlines per incident level (1 = most urgent), in seconds; a missed one escalates one tier. */
+  deadlines: DeadlineTable;
+  /** Alarm types whose device `clear` closes the incident by itself ('*' = every type). */
+  autoCloseTypes: string[];
+  /** How often each process's ticker claims due deadlines and webhook deliveries. */
+  tickMs: number;
+  /** A gateway silent this long (no status, event or telemetry) becomes an incident; 0 = off. */
+  heartbeatTimeoutS: number;
+  /** Bearer token for admin endpoints (address/unit/rule import, consumers); null = no check. */
+  adminToken: string | null;
+  /** Shared secret EMQX sends in `x-gridwatch-emqx-secret` to the auth/ACL endpoints; null = endpoints off. */
+  emqxSecret: string | null;
+  /** InfluxDB v2 (or compatible) URL; when null the latest value per point is kept in memory only. */
+  influxUrl: string | null;
+  influxToken: string | null;
+  influxOrg: string;
+  influxBucket: string;
+  /** MQTT v5 shared-subscription group for ingest on an external broker (`$share/<group>/…`); null = plain. */
+  ingestShareGroup: string | null;
+  /** CAP 1.2 `sender` of rendered alerts. */
+  capSender: string;
+  /** Dispatch: default lease of a claimed message, webhook attempts before dead-lettering, first back-off. */
+  leaseS: number;
+  webhookMaxAttempts: number;
+  webhookBackoffMs: number;
 }
+
+export interface LevelDeadlines {
+  ackS: number;
+  onSiteS: number;
+  resolveS: number;
+}
+export type DeadlineTable = Record<1 | 2 | 3 | 4 | 5, LevelDeadlines>;
+
+/** What callers may pass to startCloud/resolveConfig: every field optional, deadlines per level partial. */
+export type CloudConfigInput = Partial<Omit<CloudConfig, 'deadlines'>> & {
+  deadlines?: Partial<Record<1 | 2 | 3 | 4 | 5, Partial<LevelDeadlines>>> | string;
+};
+
+export const DEFAULT_DEADLINES: Readonly<DeadlineTable> = Object.freeze({
+  1: { ackS: 60, onSiteS: 300, resolveS: 3600 },
+  2: { ackS: 120, onSiteS: 600, resolveS: 7200 },
+  3: { ackS: 300, onSiteS: 1800, resolveS: 14400 },
+  4: { ackS: 900, onSiteS: 3600, resolveS: 86400 },
+  5: { ackS: 3600, onSiteS: 14400, resolveS: 259200 },
+});
 
 export const DEFAULT_CONFIG: Readonly<CloudConfig> = Object.freeze({
   httpHost: '127.0.0.1',
@@ -37,6 +82,21 @@ export const DEFAULT_CONFIG: Readonly<CloudConfig> = Object.freeze({
   ingestUsername: null,
   ingestPassword: null,
   logLevel: 'info',
+  deadlines: DEFAULT_DEADLINES,
+  autoCloseTypes: ['*'],
+  tickMs: 1000,
+  heartbeatTimeoutS: 0,
+  adminToken: null,
+  emqxSecret: null,
+  influxUrl: null,
+  influxToken: null,
+  influxOrg: 'gridwatch',
+  influxBucket: 'gridwatch',
+  ingestShareGroup: null,
+  capSender: 'gridwatch@localhost',
+  leaseS: 30,
+  webhookMaxAttempts: 8,
+  webhookBackoffMs: 1000,
 });
 
 export const MEMORY_DATA_DIR = 'memory://';
@@ -78,6 +138,51 @@ function url(field: string, value: unknown, protocols: readonly string[]): strin
   return s;
 }
 
+function integer(field: string, value: unknown, min: number, max: number): number {
+  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
+    throw new ConfigError(`${field}: expected integer ${min}..${max}, got ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
+function seconds(field: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw new ConfigError(`${field}: expected seconds > 0`);
+  return value;
+}
+
+/** Accepts a partial table (only the levels to change) as an object or JSON text. */
+function deadlines(value: unknown): DeadlineTable {
+  let input = value;
+  if (typeof input === 'string') {
+    try {
+      input = JSON.parse(input) as unknown;
+    } catch {
+      throw new ConfigError('deadlines: not JSON');
+    }
+  }
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new ConfigError('deadlines: expected an object keyed by level 1..5');
+  const table = structuredClone(DEFAULT_DEADLINES) as DeadlineTable;
+  for (const [key, raw] of Object.entries(input as Record<string, unknown>)) {
+    if (!/^[1-5]$/.test(key)) throw new ConfigError(`deadlines.${key}: expected level 1..5`);
+    if (typeof raw !== 'object' || raw === null) throw new ConfigError(`deadlines.${key}: expected { ackS, onSiteS, resolveS }`);
+    const level = Number(key) as keyof DeadlineTable;
+    for (const [name, v] of Object.entries(raw as Record<string, unknown>)) {
+      if (name !== 'ackS' && name !== 'onSiteS' && name !== 'resolveS') throw new ConfigError(`deadlines.${key}.${name}: unknown key`);
+      table[level][name] = seconds(`deadlines.${key}.${name}`, v);
+    }
+  }
+  return table;
+}
+
+function typeList(field: string, value: unknown): string[] {
+  const list = typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter((s) => s !== '') : value;
+  if (!Array.isArray(list) || !list.every((t) => typeof t === 'string' && (t === '*' || /^[a-z][a-z0-9_]{0,63}$/.test(t)))) {
+    throw new ConfigError(`${field}: expected alarm types (or '*'), comma-separated`);
+  }
+  return list as string[];
+}
+
 /** Fills defaults and validates; unknown keys are errors so a typo never silently uses a default. */
 export function resolveConfig(input: Partial<Record<keyof CloudConfig, unknown>> = {}): CloudConfig {
   for (const key of Object.keys(input)) {
@@ -99,7 +204,25 @@ export function resolveConfig(input: Partial<Record<keyof CloudConfig, unknown>>
     ingestUsername: optionalText('ingestUsername', pick('ingestUsername')),
     ingestPassword: optionalText('ingestPassword', pick('ingestPassword')),
     logLevel: logLevel as LogLevel,
+    deadlines: deadlines(pick('deadlines')),
+    autoCloseTypes: typeList('autoCloseTypes', pick('autoCloseTypes')),
+    tickMs: integer('tickMs', pick('tickMs'), 20, 60_000),
+    heartbeatTimeoutS: integer('heartbeatTimeoutS', pick('heartbeatTimeoutS'), 0, 86_400),
+    adminToken: optionalText('adminToken', pick('adminToken')),
+    emqxSecret: optionalText('emqxSecret', pick('emqxSecret')),
+    influxUrl: url('influxUrl', pick('influxUrl'), ['http:', 'https:']),
+    influxToken: optionalText('influxToken', pick('influxToken')),
+    influxOrg: text('influxOrg', pick('influxOrg')),
+    influxBucket: text('influxBucket', pick('influxBucket')),
+    ingestShareGroup: optionalText('ingestShareGroup', pick('ingestShareGroup')),
+    capSender: text('capSender', pick('capSender')),
+    leaseS: integer('leaseS', pick('leaseS'), 1, 3600),
+    webhookMaxAttempts: integer('webhookMaxAttempts', pick('webhookMaxAttempts'), 1, 100),
+    webhookBackoffMs: integer('webhookBackoffMs', pick('webhookBackoffMs'), 10, 3_600_000),
   };
+  if (config.ingestShareGroup !== null && !/^[A-Za-z0-9_-]{1,64}$/.test(config.ingestShareGroup)) {
+    throw new ConfigError('ingestShareGroup: expected 1-64 of A-Z a-z 0-9 _ -');
+  }
   if (config.brokerUrl && !config.ingestUsername) {
     throw new ConfigError('ingestUsername: required when brokerUrl is set (the ingest client logs in to the external broker)');
   }

@@ -1,7 +1,12 @@
-export { startCloud, type Cloud } from './cloud.ts';
-export { DEFAULT_CONFIG, ConfigError, MEMORY_DATA_DIR, configFromEnv, envName, resolveConfig, type CloudConfig, type LogLevel } from './config.ts';
+export { startCloud, unitTopic, type Cloud, type Directory } from './cloud.ts';
+export { DEFAULT_CONFIG, ConfigError, MEMORY_DATA_DIR, configFromEnv, envName, resolveConfig, type CloudConfig, type CloudConfigInput, type LogLevel } from './config.ts';
 export { GatewayError, GatewayRegistry, type GatewayRecord, type NewGateway } from './gateways/registry.ts';
 export { INCIDENT_STATUSES, type Incident, type IncidentStatus } from './incidents/incident.ts';
-export { INCIDENT_EVENT } from './console/live.ts';
+export { INCIDENT_EVENT, DISPATCH_EVENT, type DispatchPush } from './console/live.ts';
+export { signWebhook, verifyWebhook, SIGNATURE_HEADER, TIMESTAMP_HEADER, DELIVERY_HEADER } from './dispatch/webhook.ts';
+export type { DispatchMessage } from './dispatch/queue.ts';
+export type { ConsumerCredentials, NewConsumer } from './dispatch/consumers.ts';
+export { ACTIONS, type Action } from './incidents/lifecycle.ts';
+export type { AuditEntry } from './incidents/incident.ts';
 export { openStore } from './store/open.ts';
 export type { Queryable, SqlParam, Store } from './store/store.ts';

@@ -20,14 +20,31 @@ const FLAG_HELP: Record<keyof CloudConfig, [flag: string, help: string]> = {
   ingestUsername: ['--ingest-username <name>', 'ingest login on the external broker'],
   ingestPassword: ['--ingest-password <secret>', 'ingest password on the external broker'],
   logLevel: ['--log-level <level>', 'fatal, error, warn, info, debug, trace or silent'],
+  deadlines: ['--deadlines <json>', 'deadlines per level in seconds, e.g. {"1":{"ackS":60,"onSiteS":300,"resolveS":3600}}'],
+  autoCloseTypes: ['--auto-close-types <types>', "alarm types a device clear closes, comma-separated ('*' = all)"],
+  tickMs: ['--tick-ms <ms>', 'deadline/webhook/heartbeat ticker period'],
+  heartbeatTimeoutS: ['--heartbeat-timeout-s <s>', 'silent gateway → incident after this many seconds (0 = off)'],
+  adminToken: ['--admin-token <token>', 'bearer token for admin endpoints (imports, consumers)'],
+  emqxSecret: ['--emqx-secret <secret>', 'enables /api/v1/emqx/{auth,acl}; EMQX sends it in x-gridwatch-emqx-secret'],
+  influxUrl: ['--influx-url <url>', 'InfluxDB v2 write API base URL (or VictoriaMetrics)'],
+  influxToken: ['--influx-token <token>', 'InfluxDB token'],
+  influxOrg: ['--influx-org <org>', 'InfluxDB organisation'],
+  influxBucket: ['--influx-bucket <bucket>', 'InfluxDB bucket'],
+  ingestShareGroup: ['--ingest-share-group <group>', 'MQTT v5 shared subscription group on an external broker (scale-out)'],
+  capSender: ['--cap-sender <sender>', 'CAP 1.2 sender of rendered alerts'],
+  leaseS: ['--lease-s <s>', 'default lease of a claimed dispatch message'],
+  webhookMaxAttempts: ['--webhook-max-attempts <n>', 'webhook attempts before a message is dead-lettered'],
+  webhookBackoffMs: ['--webhook-backoff-ms <ms>', 'first webhook retry delay (doubles each attempt)'],
 };
+
+const SERVE_KEYS = Object.keys(FLAG_HELP) as (keyof CloudConfig)[];
 
 function addConfigOptions(command: Command, keys: (keyof CloudConfig)[]): Command {
   for (const key of keys) {
     const [flag, help] = FLAG_HELP[key];
     const fallback = DEFAULT_CONFIG[key];
     command.addOption(
-      new Option(flag, `${help}${fallback === null ? '' : ` (default: ${String(fallback)})`}`).env(envName(key)),
+      new Option(flag, `${help}${fallback === null || typeof fallback === 'object' ? '' : ` (default: ${String(fallback)})`}`).env(envName(key)),
     );
   }
   return command;
@@ -53,12 +70,18 @@ async function serve(flags: Flags): Promise<void> {
   process.once('SIGTERM', shutdown);
 }
 
-async function addGateway(flags: Flags & { id: string; site: string; secret: string }): Promise<void> {
+async function addGateway(flags: Flags & { id: string; site: string; secret: string; ifAbsent?: boolean }): Promise<void> {
   const config = configFrom({ dataDir: flags.dataDir, databaseUrl: flags.databaseUrl, logLevel: flags.logLevel });
   const log = createLogger(config.logLevel);
   const store = await openStore(config, log);
   try {
-    const gateway = await new GatewayRegistry(store).addGateway({ gatewayId: flags.id, site: flags.site, secret: flags.secret });
+    const registry = new GatewayRegistry(store);
+    // Provisioning jobs (compose, Kubernetes) run on every start: a gateway already there is fine.
+    if (flags.ifAbsent && (await registry.lookup(flags.id))) {
+      log.info({ gatewayId: flags.id }, 'gateway already registered; left as it is');
+      return;
+    }
+    const gateway = await registry.addGateway({ gatewayId: flags.id, site: flags.site, secret: flags.secret });
     log.info(gateway, 'gateway added');
   } finally {
     await store.close();
@@ -67,18 +90,7 @@ async function addGateway(flags: Flags & { id: string; site: string; secret: str
 
 const program = new Command('gridwatch-cloud').description('GridWatch cloud: MQTT ingest, incidents, API and console');
 
-addConfigOptions(program.command('serve').description('run the cloud (embedded broker and PGlite by default)'), [
-  'httpHost',
-  'httpPort',
-  'mqttHost',
-  'mqttPort',
-  'dataDir',
-  'databaseUrl',
-  'brokerUrl',
-  'ingestUsername',
-  'ingestPassword',
-  'logLevel',
-]).action(serve);
+addConfigOptions(program.command('serve').description('run the cloud (embedded broker and PGlite by default)'), SERVE_KEYS).action(serve);
 
 const gateway = program.command('gateway').description('manage gateway credentials');
 addConfigOptions(
@@ -87,7 +99,8 @@ addConfigOptions(
     .description('register a gateway (with PGlite, stop `serve` first: one process owns the data folder)')
     .requiredOption('--id <gatewayId>', 'gateway id, its MQTT username')
     .requiredOption('--site <site>', 'site the gateway belongs to')
-    .requiredOption('--secret <secret>', 'gateway secret, its MQTT password (stored hashed)'),
+    .requiredOption('--secret <secret>', 'gateway secret, its MQTT password (stored hashed)')
+    .option('--if-absent', 'succeed without changes when the gateway is already registered'),
   ['dataDir', 'databaseUrl', 'logLevel'],
 ).action(addGateway);
 

@@ -66,6 +66,41 @@ export class CloudMetrics {
     registers: [this.registry],
   });
 
+  readonly deadlinesMissed = new Counter({
+    name: 'gridwatch_deadlines_missed_total',
+    help: 'Incident deadlines (ack, on_site, resolve) that passed unmet, by kind',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+  readonly escalations = new Counter({
+    name: 'gridwatch_escalations_total',
+    help: 'Incidents moved one step up the ladder after a missed deadline, by tier reached',
+    labelNames: ['tier'] as const,
+    registers: [this.registry],
+  });
+  readonly webhookDeliveries = new Counter({
+    name: 'gridwatch_webhook_deliveries_total',
+    help: 'Webhook delivery attempts by result',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+  readonly telemetryWritten = new Counter({
+    name: 'gridwatch_telemetry_lines_written_total',
+    help: 'Telemetry lines confirmed by the TSDB',
+    registers: [this.registry],
+  });
+  readonly telemetryDropped = new Counter({
+    name: 'gridwatch_telemetry_lines_dropped_total',
+    help: 'Telemetry lines given up after retries or evicted from the retry buffer',
+    registers: [this.registry],
+  });
+  readonly tickerErrors = new Counter({
+    name: 'gridwatch_ticker_errors_total',
+    help: 'Failed ticker rounds (deadlines, webhooks, heartbeats); retried next tick',
+    labelNames: ['task'] as const,
+    registers: [this.registry],
+  });
+
   /** Process metrics (CPU, memory, event loop) on this registry; called once at start. */
   collectProcessMetrics(): void {
     collectDefaultMetrics({ register: this.registry });

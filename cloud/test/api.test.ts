@@ -39,7 +39,7 @@ test('a bad query parameter answers 400 naming it', async () => {
     ['limit=abc', 'limit: expected integer 1..1000'],
     ['limit=1.5', 'limit: expected integer 1..1000'],
     ['limit=1&limit=2', 'limit: expected a single value'],
-    ['status=burning', 'status: expected one of raised, cleared'],
+    ['status=burning', 'status: expected one of raised, dispatched, acknowledged, on_site, resolved, closed, false_alarm, test, cleared'],
   ] as const) {
     assert.deepEqual(await get(`/api/v1/incidents?${query}`).then((r) => [r.status, r.body]), [400, { error }], query);
   }
@@ -54,7 +54,7 @@ test('health, metrics and console', async () => {
   const metrics = await get('/metrics');
   assert.equal(metrics.status, 200);
   assert.match(metrics.text, /^gridwatch_ingest_events_total 0$/m);
-  assert.match(metrics.text, /^gridwatch_mqtt_connections_total\{result="accepted"\} 1$/m, 'the ingest client');
+  assert.match(metrics.text, /^gridwatch_mqtt_connections_total\{result="accepted"\} 2$/m, 'the ingest clients (alarms, telemetry)');
   const page = await get('/');
   assert.equal(page.status, 200);
   assert.match(page.text, /<title>GridWatch 控制台/);

@@ -27,7 +27,13 @@ export function parseIncidentQuery(query: Record<string, unknown>): Parsed<Incid
   if (status.value !== undefined && !(INCIDENT_STATUSES as readonly string[]).includes(status.value)) {
     return { ok: false, error: `status: expected one of ${INCIDENT_STATUSES.join(', ')}` };
   }
-  return { ok: true, value: { limit, ...(status.value ? { status: status.value as IncidentStatus } : {}) } };
+  const unitId = single(query, 'unitId');
+  if (!unitId.ok) return unitId;
+  if (unitId.value !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(unitId.value)) return { ok: false, error: 'unitId: expected a unit id' };
+  return {
+    ok: true,
+    value: { limit, ...(status.value ? { status: status.value as IncidentStatus } : {}), ...(unitId.value ? { unitId: unitId.value } : {}) },
+  };
 }
 
 export function parseId(text: string): Parsed<number> {

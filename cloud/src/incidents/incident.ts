@@ -2,94 +2,230 @@
 // milliseconds, like every time on the wire contract.
 import type { Queryable } from '../store/store.ts';
 
-export const INCIDENT_STATUSES = ['raised', 'cleared'] as const;
+/**
+ * Lifecycle: raised → dispatched → acknowledged → on_site → resolved → closed, plus false_alarm and
+ * test (set by staff) and cleared (the device's clear closed it, for the types configured to).
+ */
+export const INCIDENT_STATUSES = ['raised', 'dispatched', 'acknowledged', 'on_site', 'resolved', 'closed', 'false_alarm', 'test', 'cleared'] as const;
 export type IncidentStatus = (typeof INCIDENT_STATUSES)[number];
+
+/** States after which a new raise from the same source opens a new incident. */
+export const FINAL_STATUSES: readonly IncidentStatus[] = ['resolved', 'closed', 'false_alarm', 'test', 'cleared'];
+
+export type IncidentKind = 'device' | 'correlated' | 'flood' | 'gateway';
 
 export interface Incident {
   id: number;
+  kind: IncidentKind;
   gatewayId: string;
   site: string;
   deviceId: string;
   alarmType: string;
   level: number;
-  status: string;
+  status: IncidentStatus;
+  open: boolean;
   reason: string;
   addressId: string | null;
+  building: string | null;
+  grid: string | null;
+  community: string | null;
+  street: string | null;
+  district: string | null;
+  /** Where on the escalation ladder the incident sits now, and the unit responsible. */
+  tier: string | null;
+  unitId: string | null;
+  escalations: number;
+  /** Devices joined by correlation (≥ 2 in one building within 2 minutes). */
+  deviceCount: number;
+  /** False for chattering sources and members of a flood group: recorded, not dispatched. */
+  dispatchable: boolean;
+  chattering: boolean;
+  /** The flood-group notice this incident was folded into. */
+  groupId: number | null;
   occurrences: number;
   firstEventId: string;
   raisedEdgeTime: number;
   raisedAt: number;
   clearedAt: number | null;
+  acknowledgedAt: number | null;
+  onSiteAt: number | null;
+  resolvedAt: number | null;
+  closedAt: number | null;
   updatedAt: number;
 }
 
+type Time = Date | string;
+
 export interface IncidentRow {
   id: string | number | bigint;
+  kind: IncidentKind;
   gateway_id: string;
   site: string;
   device_id: string;
   alarm_type: string;
   level: number;
-  status: string;
+  status: IncidentStatus;
+  open: boolean;
   reason: string;
   address_id: string | null;
+  building: string | null;
+  grid: string | null;
+  community: string | null;
+  street: string | null;
+  district: string | null;
+  tier: string | null;
+  unit_id: string | null;
+  escalations: number;
+  device_count: number;
+  dispatchable: boolean;
+  chattering: boolean;
+  group_id: string | number | null;
   occurrences: number;
   first_event_id: string;
-  raised_edge_time: Date | string;
-  raised_at: Date | string;
-  cleared_at: Date | string | null;
-  updated_at: Date | string;
+  raised_edge_time: Time;
+  raised_at: Time;
+  cleared_at: Time | null;
+  acknowledged_at: Time | null;
+  on_site_at: Time | null;
+  resolved_at: Time | null;
+  closed_at: Time | null;
+  updated_at: Time;
 }
 
-export const INCIDENT_COLUMNS = `id, gateway_id, site, device_id, alarm_type, level, status, reason, address_id,
-  occurrences, first_event_id, raised_edge_time, raised_at, cleared_at, updated_at`;
+export const INCIDENT_COLUMNS = `id, kind, gateway_id, site, device_id, alarm_type, level, status, open, reason, address_id,
+  building, grid, community, street, district, tier, unit_id, escalations, device_count, dispatchable, chattering, group_id,
+  occurrences, first_event_id, raised_edge_time, raised_at, cleared_at, acknowledged_at, on_site_at, resolved_at, closed_at,
+  updated_at`;
 
-function ms(value: Date | string): number {
+function ms(value: Time): number {
   return value instanceof Date ? value.getTime() : new Date(value).getTime();
+}
+
+function msOrNull(value: Time | null): number | null {
+  return value === null ? null : ms(value);
 }
 
 export function toIncident(row: IncidentRow): Incident {
   return {
     id: Number(row.id),
+    kind: row.kind,
     gatewayId: row.gateway_id,
     site: row.site,
     deviceId: row.device_id,
     alarmType: row.alarm_type,
     level: Number(row.level),
     status: row.status,
+    open: row.open,
     reason: row.reason,
     addressId: row.address_id,
+    building: row.building,
+    grid: row.grid,
+    community: row.community,
+    street: row.street,
+    district: row.district,
+    tier: row.tier,
+    unitId: row.unit_id,
+    escalations: Number(row.escalations),
+    deviceCount: Number(row.device_count),
+    dispatchable: row.dispatchable,
+    chattering: row.chattering,
+    groupId: row.group_id === null ? null : Number(row.group_id),
     occurrences: Number(row.occurrences),
     firstEventId: row.first_event_id,
     raisedEdgeTime: ms(row.raised_edge_time),
     raisedAt: ms(row.raised_at),
-    clearedAt: row.cleared_at === null ? null : ms(row.cleared_at),
+    clearedAt: msOrNull(row.cleared_at),
+    acknowledgedAt: msOrNull(row.acknowledged_at),
+    onSiteAt: msOrNull(row.on_site_at),
+    resolvedAt: msOrNull(row.resolved_at),
+    closedAt: msOrNull(row.closed_at),
     updatedAt: ms(row.updated_at),
   };
 }
 
 export interface IncidentQuery {
   status?: IncidentStatus;
+  unitId?: string;
   limit: number;
 }
 
 /** Newest first; id breaks ties between incidents raised in the same instant. */
 export async function listIncidents(db: Queryable, query: IncidentQuery): Promise<Incident[]> {
   const params: (string | number)[] = [];
-  let where = '';
+  const where: string[] = [];
   if (query.status) {
     params.push(query.status);
-    where = `WHERE status = $${params.length}`;
+    where.push(`status = $${params.length}`);
+  }
+  if (query.unitId) {
+    params.push(query.unitId);
+    where.push(`unit_id = $${params.length}`);
   }
   params.push(query.limit);
   const rows = await db.query<IncidentRow>(
-    `SELECT ${INCIDENT_COLUMNS} FROM incidents ${where} ORDER BY raised_at DESC, id DESC LIMIT $${params.length}`,
+    `SELECT ${INCIDENT_COLUMNS} FROM incidents ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+     ORDER BY raised_at DESC, id DESC LIMIT $${params.length}`,
     params,
   );
   return rows.map(toIncident);
 }
 
-export async function getIncident(db: Queryable, id: number): Promise<Incident | null> {
-  const rows = await db.query<IncidentRow>(`SELECT ${INCIDENT_COLUMNS} FROM incidents WHERE id = $1`, [id]);
+export async function getIncident(db: Queryable, id: number, lock = false): Promise<Incident | null> {
+  const rows = await db.query<IncidentRow>(`SELECT ${INCIDENT_COLUMNS} FROM incidents WHERE id = $1${lock ? ' FOR UPDATE' : ''}`, [id]);
   return rows[0] ? toIncident(rows[0]) : null;
+}
+
+export interface AuditEntry {
+  id: number;
+  at: number;
+  actor: string;
+  source: string;
+  action: string;
+  fromStatus: string | null;
+  toStatus: string | null;
+  note: string;
+  deadlineId: number | null;
+}
+
+export async function auditTrail(db: Queryable, incidentId: number): Promise<AuditEntry[]> {
+  const rows = await db.query<{
+    id: string | number;
+    at: Time;
+    actor: string;
+    source: string;
+    action: string;
+    from_status: string | null;
+    to_status: string | null;
+    note: string;
+    deadline_id: string | number | null;
+  }>('SELECT id, at, actor, source, action, from_status, to_status, note, deadline_id FROM incident_audit WHERE incident_id = $1 ORDER BY id', [incidentId]);
+  return rows.map((r) => ({
+    id: Number(r.id),
+    at: ms(r.at),
+    actor: r.actor,
+    source: r.source,
+    action: r.action,
+    fromStatus: r.from_status,
+    toStatus: r.to_status,
+    note: r.note,
+    deadlineId: r.deadline_id === null ? null : Number(r.deadline_id),
+  }));
+}
+
+export interface AuditInput {
+  actor: string;
+  source: string;
+  action: string;
+  from?: string | null;
+  to?: string | null;
+  note?: string;
+  deadlineId?: number | null;
+}
+
+export async function audit(tx: Queryable, incidentId: number, entry: AuditInput): Promise<void> {
+  await tx.query(
+    `INSERT INTO incident_audit (incident_id, actor, source, action, from_status, to_status, note, deadline_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+    [incidentId, entry.actor, entry.source, entry.action, entry.from ?? null, entry.to ?? null, entry.note ?? '', entry.deadlineId ?? null],
+  );
 }

@@ -1,5 +1,6 @@
-// Latest value per gateway/device/point, in memory. Telemetry storage (InfluxDB) comes later; this
-// is what the console and rules need now, and it is rebuilt from the next batches after a restart.
+// Latest value per gateway/device/point, in memory: what the console needs, kept whether or not a
+// TSDB is configured. Without InfluxDB it is the only telemetry store;
+// it is rebuilt from the next batches after a restart.
 import type { Reading, ReadingValue } from '@gridwatch/protocol';
 
 export interface LatestReading {
@@ -25,6 +26,18 @@ export class LatestValues {
 
   get(gatewayId: string, deviceId: string, point: string): LatestReading | undefined {
     return this.values.get(LatestValues.key(gatewayId, deviceId, point));
+  }
+
+  /** Every point of a gateway (optionally one device), sorted by device then point. */
+  list(gatewayId: string, deviceId?: string): (LatestReading & { deviceId: string; point: string })[] {
+    const prefix = deviceId === undefined ? `${gatewayId}\u0000` : `${gatewayId}\u0000${deviceId}\u0000`;
+    const out: (LatestReading & { deviceId: string; point: string })[] = [];
+    for (const [key, reading] of this.values) {
+      if (!key.startsWith(prefix)) continue;
+      const [, device, point] = key.split('\u0000') as [string, string, string];
+      out.push({ deviceId: device, point, ...reading });
+    }
+    return out.sort((a, b) => a.deviceId.localeCompare(b.deviceId) || a.point.localeCompare(b.point));
   }
 
   get size(): number {

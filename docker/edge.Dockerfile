@@ -17,7 +17,9 @@ COPY . .
 RUN npm run package -- edge --out /out --with-node-modules
 
 FROM node:${NODE_VERSION}-bookworm-slim AS runtime
-ENV NODE_ENV=production
+# Same young-generation size as the systemd unit (see docs/BENCHMARKS.md, edge-pipeline).
+ENV NODE_ENV=production \
+    NODE_OPTIONS=--max-semi-space-size=1
 RUN groupadd --system --gid 10001 gridwatch \
  && useradd --system --uid 10001 --gid gridwatch --groups dialout --home-dir /var/lib/gridwatch --shell /usr/sbin/nologin gridwatch \
  && mkdir -p /var/lib/gridwatch /etc/gridwatch \

@@ -5,7 +5,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { stringify } from 'yaml';
-import { startCloud } from '@gridwatch/cloud';
+import { startCloud, UserError } from '@gridwatch/cloud';
 import { loadConfig, startAgent } from '@gridwatch/edge';
 import { SimControlServer, SmokeDetectorSim } from '@gridwatch/sim';
 
@@ -39,6 +39,11 @@ const cloud = await startCloud({
 });
 const secret = randomBytes(18).toString('base64url');
 await cloud.gateways.addGateway({ ...GATEWAY, secret });
+// A console login that sees every jurisdiction (the demo's devices are not in an address book).
+const DEMO_USER = { username: 'demo', password: 'gridwatch-demo', role: 'dispatcher', jurisdictions: ['*'], displayName: '演示调度员' };
+await cloud.directory.addUser(DEMO_USER).catch((err: unknown) => {
+  if (!(err instanceof UserError)) throw err; // kept from an earlier run in the same data folder
+});
 
 const deviceSecrets = new Map(DEVICES.map((d) => [d.id, randomBytes(12).toString('base64url')]));
 const edgeConfigFile = join(dataDir, 'edge.yaml');
@@ -87,6 +92,7 @@ console.log(`
 GridWatch demo is running.
 
   Console (控制台):   ${consoleUrl}
+  Console login:      ${DEMO_USER.username} / ${DEMO_USER.password}
   Incidents API:      ${cloud.httpUrl}/api/v1/incidents
   Cloud MQTT broker:  ${cloud.mqttUrl}   (gateway ${GATEWAY.gatewayId}, site ${GATEWAY.site})
   Edge agent:         local device broker mqtt://127.0.0.1:${agent.localMqttPort}, health http://127.0.0.1:${agent.httpPort}/healthz

@@ -9,6 +9,8 @@ import { createApp } from './api/app.ts';
 import { EmbeddedBroker } from './broker/broker.ts';
 import { resolveConfig, type CloudConfig, type CloudConfigInput } from './config.ts';
 import { LiveFeed } from './console/live.ts';
+import { loadSessionKey, Sessions } from './auth/session.ts';
+import { addUser, type NewUser, type User } from './auth/users.ts';
 import { addConsumer, consumerForKey, type ConsumerCredentials, type NewConsumer } from './dispatch/consumers.ts';
 import { GatewayRegistry } from './gateways/registry.ts';
 import type { EngineOptions, Outcome } from './incidents/outcome.ts';
@@ -32,6 +34,8 @@ export interface Directory {
   importUnitsCsv(csv: string): Promise<number>;
   importRulesCsv(csv: string): Promise<number>;
   addConsumer(consumer: NewConsumer): Promise<ConsumerCredentials>;
+  /** Console users (the programmatic twin of `gridwatch-cloud user add`). */
+  addUser(user: NewUser): Promise<User>;
 }
 
 export interface Cloud {
@@ -123,8 +127,14 @@ export async function startCloud(input: CloudConfigInput = {}): Promise<Cloud> {
       // for it forever (the process exits or the pool's clients are destroyed with the database).
       stops.push(() => Promise.race([pool.end(), new Promise<void>((resolve) => setTimeout(resolve, 1000).unref())]));
     }
+    const sessions = new Sessions(store, await loadSessionKey(store, config.sessionSecret));
     const server = http.createServer();
-    const live = new LiveFeed(server, { adapterPool, authenticate: (key) => consumerForKey(store, key) });
+    const live = new LiveFeed(server, {
+      adapterPool,
+      authenticate: (key) => consumerForKey(store, key),
+      sessionUser: (token) => sessions.verify(token),
+      openAccess: config.openAccess,
+    });
 
     let telemetry: InfluxSink | null = null;
     if (config.influxUrl) {
@@ -184,6 +194,8 @@ export async function startCloud(input: CloudConfigInput = {}): Promise<Cloud> {
       onOutcome,
       queueSignal,
       latest: ingest.latest,
+      sessions,
+      onLogout: (username) => live.disconnectUser(username),
     });
     server.on('request', app);
     live.start();
@@ -229,6 +241,7 @@ export async function startCloud(input: CloudConfigInput = {}): Promise<Cloud> {
         importUnitsCsv: (csv) => store.transaction((tx) => importUnitsCsv(tx, csv)),
         importRulesCsv: (csv) => store.transaction((tx) => importRulesCsv(tx, csv)),
         addConsumer: (consumer) => addConsumer(store, consumer),
+        addUser: (user) => addUser(store, user),
       },
       telemetry,
       ticker: runningTicker,

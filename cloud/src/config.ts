@@ -49,6 +49,16 @@ export interface CloudConfig {
   leaseS: number;
   webhookMaxAttempts: number;
   webhookBackoffMs: number;
+  /**
+   * Anonymous clients may read every incident, follow socket.io and post actions (the one-command
+   * demo and the walking-skeleton clients). Logged-in users are scoped either way. Set false in
+   * production: then reads need a session or a consumer key.
+   */
+  openAccess: boolean;
+  /** Key that signs console session tokens; null = a random key kept in the database. */
+  sessionSecret: string | null;
+  /** Mark the session cookie Secure (set when the console is served over HTTPS). */
+  secureCookies: boolean;
 }
 
 export interface LevelDeadlines {
@@ -97,6 +107,9 @@ export const DEFAULT_CONFIG: Readonly<CloudConfig> = Object.freeze({
   leaseS: 30,
   webhookMaxAttempts: 8,
   webhookBackoffMs: 1000,
+  openAccess: true,
+  sessionSecret: null,
+  secureCookies: false,
 });
 
 export const MEMORY_DATA_DIR = 'memory://';
@@ -183,6 +196,13 @@ function typeList(field: string, value: unknown): string[] {
   return list as string[];
 }
 
+function bool(field: string, value: unknown): boolean {
+  if (typeof value === 'boolean') return value;
+  if (value === 'true' || value === '1') return true;
+  if (value === 'false' || value === '0') return false;
+  throw new ConfigError(`${field}: expected true or false`);
+}
+
 /** Fills defaults and validates; unknown keys are errors so a typo never silently uses a default. */
 export function resolveConfig(input: Partial<Record<keyof CloudConfig, unknown>> = {}): CloudConfig {
   for (const key of Object.keys(input)) {
@@ -219,7 +239,11 @@ export function resolveConfig(input: Partial<Record<keyof CloudConfig, unknown>>
     leaseS: integer('leaseS', pick('leaseS'), 1, 3600),
     webhookMaxAttempts: integer('webhookMaxAttempts', pick('webhookMaxAttempts'), 1, 100),
     webhookBackoffMs: integer('webhookBackoffMs', pick('webhookBackoffMs'), 10, 3_600_000),
+    openAccess: bool('openAccess', pick('openAccess')),
+    sessionSecret: optionalText('sessionSecret', pick('sessionSecret')),
+    secureCookies: bool('secureCookies', pick('secureCookies')),
   };
+  if (config.sessionSecret !== null && config.sessionSecret.length < 32) throw new ConfigError('sessionSecret: at least 32 characters');
   if (config.ingestShareGroup !== null && !/^[A-Za-z0-9_-]{1,64}$/.test(config.ingestShareGroup)) {
     throw new ConfigError('ingestShareGroup: expected 1-64 of A-Z a-z 0-9 _ -');
   }

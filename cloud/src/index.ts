@@ -10,3 +10,6 @@ export { ACTIONS, type Action } from './incidents/lifecycle.ts';
 export type { AuditEntry } from './incidents/incident.ts';
 export { openStore } from './store/open.ts';
 export type { Queryable, SqlParam, Store } from './store/store.ts';
+export { ROLES, addUser, UserError, type Role, type User, type NewUser } from './auth/users.ts';
+export { SESSION_COOKIE } from './auth/session.ts';
+export type { Overview, TestEvent, IncidentContext } from './console/queries.ts';

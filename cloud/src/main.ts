@@ -3,6 +3,7 @@
 import { Command, Option } from 'commander';
 import { startCloud } from './cloud.ts';
 import { DEFAULT_CONFIG, configFromEnv, envName, resolveConfig, type CloudConfig } from './config.ts';
+import { addUser, findUser, UserError } from './auth/users.ts';
 import { GatewayRegistry } from './gateways/registry.ts';
 import { createLogger } from './log.ts';
 import { openStore } from './store/open.ts';
@@ -35,6 +36,9 @@ const FLAG_HELP: Record<keyof CloudConfig, [flag: string, help: string]> = {
   leaseS: ['--lease-s <s>', 'default lease of a claimed dispatch message'],
   webhookMaxAttempts: ['--webhook-max-attempts <n>', 'webhook attempts before a message is dead-lettered'],
   webhookBackoffMs: ['--webhook-backoff-ms <ms>', 'first webhook retry delay (doubles each attempt)'],
+  openAccess: ['--open-access <bool>', 'anonymous clients may read all incidents and act (demo); false in production'],
+  sessionSecret: ['--session-secret <secret>', 'key signing console sessions (>= 32 chars; default: random, kept in the database)'],
+  secureCookies: ['--secure-cookies <bool>', 'mark the session cookie Secure (console behind HTTPS)'],
 };
 
 const SERVE_KEYS = Object.keys(FLAG_HELP) as (keyof CloudConfig)[];
@@ -88,6 +92,40 @@ async function addGateway(flags: Flags & { id: string; site: string; secret: str
   }
 }
 
+interface UserFlags extends Flags {
+  username: string;
+  password: string;
+  role: string;
+  jurisdiction: string[];
+  displayName?: string;
+  ifAbsent?: boolean;
+}
+
+async function addUserCommand(flags: UserFlags): Promise<void> {
+  const config = configFrom({ dataDir: flags.dataDir, databaseUrl: flags.databaseUrl, logLevel: flags.logLevel });
+  const log = createLogger(config.logLevel);
+  const store = await openStore(config, log);
+  try {
+    if (flags.ifAbsent && (await findUser(store, flags.username))) {
+      log.info({ username: flags.username }, 'user already exists; left as it is');
+      return;
+    }
+    const user = await addUser(store, {
+      username: flags.username,
+      password: flags.password,
+      role: flags.role,
+      jurisdictions: flags.jurisdiction,
+      ...(flags.displayName ? { displayName: flags.displayName } : {}),
+    });
+    log.info({ username: user.username, role: user.role, jurisdictions: user.jurisdictions }, 'user added');
+  } catch (err) {
+    if (err instanceof UserError) throw new Error(`user add: ${err.message}`);
+    throw err;
+  } finally {
+    await store.close();
+  }
+}
+
 const program = new Command('gridwatch-cloud').description('GridWatch cloud: MQTT ingest, incidents, API and console');
 
 addConfigOptions(program.command('serve').description('run the cloud (embedded broker and PGlite by default)'), SERVE_KEYS).action(serve);
@@ -103,6 +141,24 @@ addConfigOptions(
     .option('--if-absent', 'succeed without changes when the gateway is already registered'),
   ['dataDir', 'databaseUrl', 'logLevel'],
 ).action(addGateway);
+
+const user = program.command('user').description('manage console users (staff, installers, admins)');
+addConfigOptions(
+  user
+    .command('add')
+    .description('create a console user, password stored as a scrypt hash (with PGlite, stop `serve` first)')
+    .requiredOption('--username <name>', 'login name (a-z 0-9 . _ -)')
+    .requiredOption('--password <password>', 'at least 8 characters')
+    .requiredOption('--role <role>', 'dispatcher, community_staff, grid_worker, installer or admin')
+    .requiredOption(
+      '--jurisdiction <tier:area>',
+      'district:FT, street:FT-S01, community:FT-C01, grid:FT-G01 or * (repeatable)',
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
+    .option('--display-name <name>', 'name shown in the console and the audit trail')
+    .option('--if-absent', 'succeed without changes when the user already exists'),
+  ['dataDir', 'databaseUrl', 'logLevel'],
+).action(addUserCommand);
 
 program.parseAsync().catch((err: unknown) => {
   // The one boundary where start-up errors are reported.

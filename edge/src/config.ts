@@ -7,7 +7,8 @@ import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { Value } from '@sinclair/typebox/value';
 import { parse as parseYaml } from 'yaml';
 import { DeviceId, GatewayId, SiteId } from '@gridwatch/protocol';
-import { BUNDLED_PROFILES_DIR, type Profile, type ProfileCollection } from '@gridwatch/firmware-profiles';
+import { BUNDLED_PROFILES_DIR, type Profile, type ProfileCollection, type Rule } from '@gridwatch/firmware-profiles';
+import { applyRuleOverrides, type RuleOverrideAt } from './rules/overrides.ts';
 
 export const CONFIG_VERSION = 1 as const;
 
@@ -45,6 +46,46 @@ export const BusSchemas = {
 export const BusConfigSchema = Type.Union([BusSchemas.rtu, BusSchemas.tcp, BusSchemas.serial]);
 export type BusConfig = Static<typeof BusConfigSchema>;
 
+/**
+ * Overrides a profile rule by alarmType (any rule field; `disabled: true` removes it) or adds a
+ * rule (a new alarmType with a `kind`). The merged rule is checked against the rule schema of its
+ * kind and the profile's points at load time.
+ */
+const RuleOverride = Type.Object(
+  {
+    alarmType: Type.String({ pattern: '^[a-z][a-z0-9_]{0,63}$', description: 'Rule to override, or of the rule to add' }),
+    disabled: Type.Optional(Type.Boolean({ description: 'Remove this rule' })),
+  },
+  { additionalProperties: true },
+);
+const SiteRuleOverride = Type.Object(
+  {
+    profile: Type.String({ description: 'Profile whose rule this overrides for every device using it' }),
+    alarmType: Type.String({ pattern: '^[a-z][a-z0-9_]{0,63}$' }),
+    disabled: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: true },
+);
+
+export const ActuatorSchema = Type.Object(
+  {
+    when: Type.Object(
+      { device: DeviceId, alarmType: Type.String({ pattern: '^[a-z][a-z0-9_]{0,63}$' }) },
+      { additionalProperties: false, description: 'The alarm that drives the output' },
+    ),
+    target: Type.Object(
+      { device: DeviceId, point: Type.String({ description: 'A readwrite point of the target device (siren coil, relay)' }) },
+      { additionalProperties: false },
+    ),
+    onRaise: Type.Union([Type.Boolean(), Type.Number()], { default: true, description: 'Value written when the alarm is raised' }),
+    onClear: Type.Optional(Type.Union([Type.Boolean(), Type.Number()], { description: 'Value written when it clears; default: leave the output as it is (an operator silences it)' })),
+    minIntervalMs: Type.Integer({ minimum: 0, maximum: 3600000, default: 2000, description: 'Rate limit per target point; a newer value within it is written when the interval ends' }),
+    confirmWithinMs: Type.Integer({ minimum: 50, maximum: 60000, default: 2000, description: 'The written value must be read back within this time, else it is written once more and reported' }),
+  },
+  { additionalProperties: false, description: 'Local actuation: an alarm drives an output at once, with or without the uplink' },
+);
+export type ActuatorConfig = Static<typeof ActuatorSchema>;
+
 export const DeviceConfigSchema = Type.Object(
   {
     id: DeviceId,
@@ -72,6 +113,7 @@ export const DeviceConfigSchema = Type.Object(
     serial: Type.Optional(
       Type.Object({ bus: BUS_ID }, { additionalProperties: false, description: 'A device on a framed serial bus declared in `buses`' }),
     ),
+    rules: Type.Optional(Type.Array(RuleOverride, { maxItems: 256, description: 'Overrides of this device\'s profile rules, applied after the site-level ones' })),
   },
   { additionalProperties: false },
 );
@@ -89,11 +131,15 @@ export const EdgeConfigSchema = Type.Object(
       {
         url: Type.String({ pattern: '^mqtts?://[^\\s]+$', description: 'Cloud broker, mqtt:// or mqtts://' }),
         username: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'Default: the gateway id' })),
-        password: Secret,
+        password: Type.Optional(Secret),
         ca: Type.Optional(Type.String({ minLength: 1, description: 'PEM file of the CA that signed the broker certificate' })),
         rejectUnauthorized: Type.Boolean({ default: true, description: 'Verify the broker certificate (mqtts)' }),
         resendAfterMs: Type.Integer({ minimum: 100, maximum: 600000, default: 5000, description: 'Resend events not acked within this time' }),
-        reconnectPeriodMs: Type.Integer({ minimum: 100, maximum: 600000, default: 2000, description: 'Delay between reconnect attempts' }),
+        reconnectPeriodMs: Type.Integer({ minimum: 100, maximum: 600000, default: 2000, description: 'First reconnect delay; doubles per failed attempt up to maxReconnectPeriodMs, with jitter' }),
+        maxReconnectPeriodMs: Type.Integer({ minimum: 100, maximum: 3600000, default: 60000, description: 'Cap of the reconnect back-off' }),
+        credentialsFile: Type.Optional(
+          Type.String({ minLength: 1, description: 'JSON written by `enroll` ({username, password, url?, ca?}); default ${dataDir}/credentials.json when present' }),
+        ),
       },
       { additionalProperties: false },
     ),
@@ -107,6 +153,24 @@ export const EdgeConfigSchema = Type.Object(
     ),
     buses: Type.Array(BusConfigSchema, { default: [], description: 'Serial lines and Modbus TCP endpoints devices sit on' }),
     devices: Type.Array(DeviceConfigSchema, { default: [] }),
+    rules: Type.Array(SiteRuleOverride, { default: [], description: 'Site-level overrides of profile rules, per profile' }),
+    actuators: Type.Array(ActuatorSchema, { default: [] }),
+    outbox: Type.Object(
+      {
+        telemetryBudgetBytes: Type.Integer({ minimum: 65536, default: 256 * 1024 * 1024, description: 'Disk budget of the telemetry lane; thinned beyond it (alarms are never thinned)' }),
+        telemetryFlushMs: Type.Integer({ minimum: 10, maximum: 60000, default: 1000, description: 'How often buffered readings are written to disk' }),
+        telemetry: Type.Boolean({ default: true, description: 'Send readings to the cloud as telemetry' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    health: Type.Object(
+      {
+        uplinkDownAlarmSeconds: Type.Integer({ minimum: 1, default: 900, description: 'Raise uplink_down after the cloud was unreachable this long' }),
+        clockJumpSeconds: Type.Integer({ minimum: 1, default: 120, description: 'Raise clock_jump when wall time and monotonic time drift apart by this much' }),
+        tickMs: Type.Integer({ minimum: 10, maximum: 60000, default: 1000, description: 'Period of time-based rule evaluation' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
   },
   { additionalProperties: false },
 );
@@ -132,10 +196,25 @@ export interface EdgeConfig {
     rejectUnauthorized: boolean;
     resendAfterMs: number;
     reconnectPeriodMs: number;
+    maxReconnectPeriodMs: number;
+    credentialsFile: string;
   };
   local: { host: string; mqttPort: number; httpPort: number };
   buses: BusConfig[];
   devices: DeviceConfig[];
+  rules: Array<Record<string, unknown> & { profile: string; alarmType: string }>;
+  actuators: ActuatorConfig[];
+  outbox: { telemetryBudgetBytes: number; telemetryFlushMs: number; telemetry: boolean };
+  health: { uplinkDownAlarmSeconds: number; clockJumpSeconds: number; tickMs: number };
+}
+
+/** What `gridwatch-edge enroll` writes: the gateway's own credential, issued by the cloud. */
+export interface Credentials {
+  username: string;
+  password: string;
+  url?: string;
+  /** PEM of the CA that signed the broker certificate. */
+  ca?: string;
 }
 
 export class ConfigError extends Error {
@@ -202,25 +281,46 @@ export function resolveConfig(raw: unknown, source: string, baseDir: string): Ed
       throw new ConfigError(source, '/cloud/ca', `cannot read CA file (${(err as Error).message})`);
     }
   }
+  const dataDir = resolve(baseDir, parsed.dataDir);
+  const credentialsFile = parsed.cloud.credentialsFile === undefined ? resolve(dataDir, 'credentials.json') : resolve(baseDir, parsed.cloud.credentialsFile);
+  let credentials: Credentials | undefined;
+  try {
+    credentials = JSON.parse(readFileSync(credentialsFile, 'utf8')) as Credentials;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || parsed.cloud.credentialsFile !== undefined) {
+      throw new ConfigError(source, '/cloud/credentialsFile', `cannot read credentials (${(err as Error).message})`);
+    }
+  }
+  if (credentials && (typeof credentials.username !== 'string' || typeof credentials.password !== 'string')) {
+    throw new ConfigError(source, '/cloud/credentialsFile', `${credentialsFile}: expected {username, password}`);
+  }
+  const password = credentials?.password ?? parsed.cloud.password;
+  if (password === undefined) throw new ConfigError(source, '/cloud/password', 'expected a password, or enroll the gateway first (gridwatch-edge enroll --token …)');
   return {
     source,
     version: CONFIG_VERSION,
     gateway: parsed.gateway,
-    dataDir: resolve(baseDir, parsed.dataDir),
+    dataDir,
     profilesDir: parsed.profilesDir === undefined ? BUNDLED_PROFILES_DIR : resolve(baseDir, parsed.profilesDir),
     logLevel: (parsed.logLevel ?? 'info') as LogLevel,
     cloud: {
-      url: parsed.cloud.url,
-      username: parsed.cloud.username ?? parsed.gateway.id,
-      password: parsed.cloud.password,
-      ...(ca === undefined ? {} : { ca }),
+      url: credentials?.url ?? parsed.cloud.url,
+      username: credentials?.username ?? parsed.cloud.username ?? parsed.gateway.id,
+      password,
+      ...(ca === undefined ? (credentials?.ca === undefined ? {} : { ca: credentials.ca }) : { ca }),
       rejectUnauthorized: parsed.cloud.rejectUnauthorized,
       resendAfterMs: parsed.cloud.resendAfterMs,
       reconnectPeriodMs: parsed.cloud.reconnectPeriodMs,
+      maxReconnectPeriodMs: Math.max(parsed.cloud.maxReconnectPeriodMs, parsed.cloud.reconnectPeriodMs),
+      credentialsFile,
     },
     local: parsed.local,
     buses: parsed.buses,
     devices: parsed.devices,
+    rules: parsed.rules as EdgeConfig['rules'],
+    actuators: parsed.actuators,
+    outbox: parsed.outbox,
+    health: parsed.health,
   };
 }
 
@@ -244,6 +344,8 @@ export function loadConfig(file: string): EdgeConfig {
 export interface BoundDevice {
   device: DeviceConfig;
   profile: Profile;
+  /** The profile's rules after the site-level and device-level overrides (default: the profile's). */
+  rules?: Rule[];
 }
 
 const TRANSPORT_KEYS = ['mqtt', 'modbus', 'serial'] as const;
@@ -290,7 +392,33 @@ export function bindDevices(config: EdgeConfig, collection: ProfileCollection): 
       }
       taken.set(key, device.id);
     }
-    bound.set(device.id, { device, profile: loaded.profile });
+    const overrides: RuleOverrideAt[] = [];
+    config.rules.forEach((o, i) => {
+      if (o.profile === device.profile) overrides.push({ value: o, path: `/rules/${i}` });
+    });
+    (device.rules ?? []).forEach((o, i) => overrides.push({ value: o, path: `${at}/rules/${i}` }));
+    bound.set(device.id, { device, profile: loaded.profile, rules: applyRuleOverrides(loaded.profile, overrides, config.source) });
+  });
+  config.rules.forEach((o, i) => {
+    if (!collection.profiles.has(o.profile)) fail(`/rules/${i}/profile`, `unknown profile ${o.profile}`);
+  });
+  config.actuators.forEach((a, i) => {
+    const at = `/actuators/${i}`;
+    const source = bound.get(a.when.device);
+    if (!source) fail(`${at}/when/device`, `unknown device ${a.when.device} (devices: ${[...bound.keys()].join(', ')})`);
+    else if (!(source.rules ?? source.profile.rules).some((r) => r.alarmType === a.when.alarmType)) {
+      fail(`${at}/when/alarmType`, `device ${a.when.device} has no rule ${a.when.alarmType} (has: ${(source.rules ?? source.profile.rules).map((r) => r.alarmType).join(', ')})`);
+    }
+    const target = bound.get(a.target.device);
+    if (!target) {
+      fail(`${at}/target/device`, `unknown device ${a.target.device} (devices: ${[...bound.keys()].join(', ')})`);
+      return;
+    }
+    const point = target.profile.points.find((p) => p.name === a.target.point);
+    if (!point || !('access' in point) || point.access !== 'readwrite') {
+      const writable = target.profile.points.filter((p) => 'access' in p && p.access === 'readwrite').map((p) => p.name);
+      fail(`${at}/target/point`, `device ${a.target.device}: ${a.target.point} is not a writable point (writable: ${writable.join(', ') || 'none'})`);
+    }
   });
   return bound;
 }

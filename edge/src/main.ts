@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { pino } from 'pino';
 import { AGENT_VERSION, startAgent, type Agent } from './agent.ts';
+import { registerCli } from './cli/index.ts';
 import { ConfigError, bindDevices, loadConfig } from './config.ts';
 import { createLogger } from './log.ts';
 import { SystemdNotifier } from './systemd/notify.ts';
@@ -80,5 +81,9 @@ program
       fail(err);
     }
   });
+
+// The installer commands (`gridwatch device|scan|read|test|report`), also reachable as
+// `gridwatch-edge <command>`.
+registerCli(program);
 
 await program.parseAsync(process.argv);

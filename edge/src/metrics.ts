@@ -20,9 +20,19 @@ export interface EdgeMetrics {
   deviceFaulty: Gauge<'device'>;
   uplinkConnected: Gauge;
   outboxPending: Gauge;
+  actuations: Counter<'result'>;
+  telemetryThinned: Counter<'kind'>;
+  telemetrySent: Counter;
+  telemetryBytes: Gauge;
+  outboxCorrupt: Counter;
+  uplinkReconnects: Counter;
 }
 
-export function createMetrics(pendingCount: () => number): EdgeMetrics {
+export interface LaneStats {
+  bytes: number;
+}
+
+export function createMetrics(pendingCount: () => number, laneStats: () => LaneStats = () => ({ bytes: 0 })): EdgeMetrics {
   const registry = new Registry();
   const registers = [registry];
   return {
@@ -80,5 +90,28 @@ export function createMetrics(pendingCount: () => number): EdgeMetrics {
         this.set(pendingCount());
       },
     }),
+    actuations: new Counter({
+      name: 'gridwatch_edge_actuations_total',
+      help: 'Local output writes by result (written, confirmed, rate_limited, unconfirmed, failed)',
+      labelNames: ['result'],
+      registers,
+    }),
+    telemetryThinned: new Counter({
+      name: 'gridwatch_edge_telemetry_thinned_total',
+      help: 'Readings removed from the telemetry lane to stay within the disk budget, by kind (downsampled, dropped)',
+      labelNames: ['kind'],
+      registers,
+    }),
+    telemetrySent: new Counter({ name: 'gridwatch_edge_telemetry_readings_sent_total', help: 'Readings the broker accepted (PUBACK)', registers }),
+    telemetryBytes: new Gauge({
+      name: 'gridwatch_edge_telemetry_lane_bytes',
+      help: 'Bytes stored in the telemetry lane',
+      registers,
+      collect() {
+        this.set(laneStats().bytes);
+      },
+    }),
+    outboxCorrupt: new Counter({ name: 'gridwatch_edge_outbox_corrupt_total', help: 'Outbox records that could not be read back; quarantined', registers }),
+    uplinkReconnects: new Counter({ name: 'gridwatch_edge_uplink_reconnects_total', help: 'Reconnect attempts to the cloud broker', registers }),
   };
 }

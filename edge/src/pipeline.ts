@@ -1,39 +1,72 @@
-// One device report through the stages: decode → rules → outbox. A bad report is counted, logged
-// and dropped; it never throws into the driver and never affects other devices.
+// One device report through the stages: decode → rules → outbox (alarm lane durable at once,
+// readings into the telemetry lane's buffer). A bad report is counted, logged and dropped; it never
+// throws into the driver and never affects other devices.
 import type { Logger } from 'pino';
-import type { AlarmEvent } from '@gridwatch/protocol';
+import type { AlarmEvent, Reading } from '@gridwatch/protocol';
 import type { BoundDevice } from './config.ts';
 import type { EdgeMetrics } from './metrics.ts';
-import type { EdgeDatabase, Outbox } from './outbox/index.ts';
+import type { EdgeDatabase, Outbox, TelemetryLane } from './outbox/index.ts';
 import { decodeRegisters, decodeReport, type DecodeResult } from './profiles/index.ts';
-import { evaluateRules, type RuleStateStore } from './rules/index.ts';
+import type { EventDraft, RuleEngine } from './rules/index.ts';
 import { isRegisterFrame, type RawFrame } from './drivers/types.ts';
 
 export interface PipelineOptions {
   devices: Map<string, BoundDevice>;
   db: EdgeDatabase;
   outbox: Outbox;
-  ruleState: RuleStateStore;
+  engine: RuleEngine;
+  /** Null: readings are not sent as telemetry. */
+  telemetry: TelemetryLane | null;
   metrics: EdgeMetrics;
   logger: Logger;
-  /** Called after events were committed, e.g. to wake the uplink. */
+  /** Called after events were committed, e.g. to sound a siren and wake the uplink. */
   onEvents: (events: AlarmEvent[]) => void;
+  /** Every decoded report (actuators confirm their writes by read-back here). */
+  onReadings?: (deviceId: string, readings: readonly Reading[]) => void;
 }
 
-export function createPipeline(options: PipelineOptions): (frame: RawFrame) => void {
-  const { devices, db, outbox, ruleState, metrics, logger, onEvents } = options;
+export interface Pipeline {
+  (frame: RawFrame): void;
+  /** Commits drafts from the clock, a reset or the gateway's health, with the engine's state. */
+  commit(produce: () => EventDraft[]): AlarmEvent[];
+}
+
+export function createPipeline(options: PipelineOptions): Pipeline {
+  const { devices, db, outbox, engine, telemetry, metrics, logger, onEvents, onReadings } = options;
   // Rule state and the events it produces commit in one transaction: after a crash either both
   // are on disk or neither, so an alarm is never raised twice nor lost.
-  const commit = db.transaction((bound: BoundDevice, frame: RawFrame, readings: Parameters<typeof evaluateRules>[1]) =>
-    evaluateRules(
-      { deviceId: bound.device.id, profile: bound.profile, ...(bound.device.addressId === undefined ? {} : { addressId: bound.device.addressId }) },
-      readings,
-      ruleState,
-      frame.t,
-    ).map((draft) => outbox.append(draft)),
-  );
+  const transaction = db.transaction((drafts: EventDraft[]) => {
+    engine.persist();
+    return drafts.map((draft) => outbox.append(draft));
+  });
 
-  return (frame) => {
+  const publish = (events: AlarmEvent[]): void => {
+    for (const event of events) {
+      metrics.events.inc({ action: event.action });
+      logger.info(
+        { eventId: event.id, deviceId: event.deviceId, alarmType: event.alarmType, action: event.action, level: event.level, ...(event.chattering ? { chattering: true } : {}) },
+        'event durable',
+      );
+    }
+    if (events.length > 0) onEvents(events);
+  };
+
+  const commit = (produce: () => EventDraft[]): AlarmEvent[] => {
+    const drafts = produce();
+    if (drafts.length === 0 && !engine.dirty) return [];
+    let events: AlarmEvent[];
+    try {
+      events = transaction(drafts);
+    } catch (err) {
+      // Disk full or a corrupt database: the report is lost but the agent keeps serving others.
+      logger.error({ err: (err as Error).message, drafts: drafts.length }, 'could not commit events');
+      return [];
+    }
+    publish(events);
+    return events;
+  };
+
+  const pipeline = ((frame: RawFrame) => {
     const bound = devices.get(frame.deviceId);
     if (!bound) return;
     const { profile } = bound;
@@ -48,22 +81,12 @@ export function createPipeline(options: PipelineOptions): (frame: RawFrame) => v
       logger.warn({ deviceId: frame.deviceId, reason: decoded.reason }, 'device report rejected');
       return;
     }
-    metrics.readings.inc({ device: frame.deviceId }, decoded.readings.length);
-    let events: AlarmEvent[];
-    try {
-      events = commit(bound, frame, decoded.readings);
-    } catch (err) {
-      // Disk full or a corrupt database: the report is lost but the agent keeps serving others.
-      logger.error({ deviceId: frame.deviceId, err: (err as Error).message }, 'could not commit events');
-      return;
-    }
-    for (const event of events) {
-      metrics.events.inc({ action: event.action });
-      logger.info(
-        { eventId: event.id, deviceId: event.deviceId, alarmType: event.alarmType, action: event.action, level: event.level },
-        'event durable',
-      );
-    }
-    if (events.length > 0) onEvents(events);
-  };
+    const { readings } = decoded;
+    metrics.readings.inc({ device: frame.deviceId }, readings.length);
+    telemetry?.push(readings);
+    commit(() => engine.evaluate(frame.deviceId, readings, frame.t));
+    onReadings?.(frame.deviceId, readings);
+  }) as Pipeline;
+  pipeline.commit = commit;
+  return pipeline;
 }

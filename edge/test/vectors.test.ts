@@ -16,10 +16,10 @@ import {
   type VectorCase,
 } from '@gridwatch/firmware-profiles';
 import {
-  MemoryRuleStateStore,
+  MemoryRuleStore,
+  RuleEngine,
   decodeRegisters,
   decodeReport,
-  evaluateRules,
   parseRtuReadResponse,
   readPdu,
   rtuAdu,
@@ -57,8 +57,8 @@ for (const file of collection.vectorFiles) {
     assert.ok(loaded, `${file}: unknown profile ${vectors.profile}`);
     const { profile } = loaded;
     const unitId = vectors.unitId ?? 1;
-    const store = new MemoryRuleStateStore();
     const deviceId = 'vec-1';
+    const engine = new RuleEngine({ devices: [{ deviceId, profile }], store: new MemoryRuleStore() }).init();
     let now = 1_700_000_000_000;
     for (const c of vectors.cases) {
       await t.test(c.name, () => {
@@ -90,7 +90,7 @@ for (const file of collection.vectorFiles) {
         if (c.readings !== undefined) {
           assert.deepEqual(Object.fromEntries(decoded.readings.map((r) => [r.point, r.value])), c.readings);
         }
-        const events = evaluateRules({ deviceId, profile }, decoded.readings, store, now);
+        const events = engine.evaluate(deviceId, decoded.readings, now);
         assert.deepEqual(
           events.map((e) => ({ action: e.action, alarmType: e.alarmType, level: e.level, ...(e.test ? { test: true } : {}) })),
           (c.events ?? []).map(({ test: isTest, ...rest }) => ({ ...rest, ...(isTest ? { test: true } : {}) })),

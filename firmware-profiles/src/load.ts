@@ -17,6 +17,7 @@ import {
   modbusWidth,
   type ModbusPoint,
   type Profile,
+  type Rule,
   type SerialPoint,
   type SerialProfile,
 } from './schema.ts';
@@ -146,17 +147,71 @@ function checkProfileSemantics(profile: Profile, file: string): void {
   }
   const alarmTypes = new Set<string>();
   profile.rules.forEach((rule, index) => {
-    const point = points.get(rule.point);
-    if (!point) {
-      throw new ProfileError(file, `/rules/${index}/point`, `expected one of the profile's points (${[...points.keys()].join(', ')}), got ${rule.point}`);
-    }
-    if (rule.kind === 'threshold' && (point.type !== 'number' || point.enum !== undefined)) {
-      throw new ProfileError(file, `/rules/${index}/point`, `a threshold rule needs a number point without enum, ${rule.point} is not`);
-    }
+    checkRule(profile, rule, `/rules/${index}`, file, alarmTypes);
     // Rule state is keyed by alarm type per device, so two rules may not share one.
     if (alarmTypes.has(rule.alarmType)) throw new ProfileError(file, `/rules/${index}/alarmType`, `duplicate alarmType ${rule.alarmType}`);
     alarmTypes.add(rule.alarmType);
   });
+}
+
+const RAW_RANGES: Record<string, [number, number]> = {
+  uint8: [0, 0xff],
+  int8: [-0x80, 0x7f],
+  uint16: [0, 0xffff],
+  int16: [-0x8000, 0x7fff],
+  uint32: [0, 0xffffffff],
+  int32: [-0x80000000, 0x7fffffff],
+};
+
+/** The values a number point can take after mask, shift, scale and offset; null when unbounded (JSON, float32, bcd). */
+export function pointRange(profile: Profile, point: Profile['points'][number]): [number, number] | null {
+  const raw = profile.transport === 'modbus' ? modbusRawType(point as ModbusPoint) : profile.transport === 'serial' ? (point as SerialPoint).rawType : undefined;
+  const range = raw === undefined ? undefined : RAW_RANGES[raw];
+  if (!range) return null;
+  let [lo, hi] = range;
+  if (point.mask !== undefined) [lo, hi] = [0, point.mask];
+  if (point.shift !== undefined) [lo, hi] = [Math.floor(lo / 2 ** point.shift), Math.floor(hi / 2 ** point.shift)];
+  const scale = point.scale ?? 1;
+  const offset = point.offset ?? 0;
+  const a = lo * scale + offset;
+  const b = hi * scale + offset;
+  return [Math.min(a, b), Math.max(a, b)];
+}
+
+/**
+ * Checks one rule against the profile it applies to: the point exists and has the right type, a
+ * threshold can be reached, a combination names earlier alarm types. Also used by the edge for
+ * per-device overrides, with the config file and its path in `file` and `at`.
+ */
+export function checkRule(profile: Profile, rule: Rule, at: string, file: string, earlier: ReadonlySet<string>): void {
+  if (rule.kind === 'combination') {
+    rule.all.forEach((type, i) => {
+      if (!earlier.has(type)) throw new ProfileError(file, `${at}/all/${i}`, `expected the alarmType of an earlier rule (${[...earlier].join(', ') || 'none'}), got ${type}`);
+    });
+    return;
+  }
+  if (rule.kind === 'heartbeat') return;
+  const point = profile.points.find((p) => p.name === rule.point);
+  if (!point) {
+    throw new ProfileError(file, `${at}/point`, `expected one of the profile's points (${profile.points.map((p) => p.name).join(', ')}), got ${rule.point}`);
+  }
+  if (rule.kind !== 'state' && (point.type !== 'number' || point.enum !== undefined)) {
+    throw new ProfileError(file, `${at}/point`, `a ${rule.kind} rule needs a number point without enum, ${rule.point} is not`);
+  }
+  if (rule.kind === 'threshold') {
+    const range = pointRange(profile, point);
+    if (!Number.isFinite(rule.limit)) throw new ProfileError(file, `${at}/limit`, 'expected a finite number');
+    if (range && (rule.op === '>=' ? rule.limit > range[1] : rule.limit < range[0])) {
+      throw new ProfileError(file, `${at}/limit`, `impossible threshold: ${rule.point} ${rule.op} ${rule.limit} can never hold, the point spans ${range[0]}..${range[1]}`);
+    }
+    if (range && (rule.op === '>=' ? rule.limit <= range[0] : rule.limit >= range[1])) {
+      throw new ProfileError(file, `${at}/limit`, `impossible threshold: ${rule.point} ${rule.op} ${rule.limit} always holds, the point spans ${range[0]}..${range[1]}`);
+    }
+  }
+  if (rule.kind === 'state' && rule.whenValue !== undefined && typeof rule.whenValue !== (point.enum ? 'string' : point.type)) {
+    throw new ProfileError(file, `${at}/whenValue`, `${rule.point} is a ${point.enum ? 'string (enum)' : point.type} point`);
+  }
+  if (rule.kind === 'continuous' && rule.slotSeconds > rule.windowSeconds) throw new ProfileError(file, `${at}/slotSeconds`, 'must not exceed windowSeconds');
 }
 
 function checkRules(value: unknown, file: string): void {

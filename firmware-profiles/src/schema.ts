@@ -215,11 +215,17 @@ export const Framing = Type.Object(
 );
 export type Framing = Static<typeof Framing>;
 
-const ruleCommon = {
-  point: Type.String({ pattern: SNAKE_CASE, description: 'Name of a point of this profile' }),
+const ruleIdentity = {
   alarmType: Type.String({ pattern: '^[a-z][a-z0-9_]{0,63}$', description: 'e.g. smoke, fault, tamper; unique in the profile' }),
   level: Type.Integer({ minimum: 1, maximum: 5, description: '1 is most urgent' }),
   reason: Type.String({ minLength: 1, maxLength: 256, description: 'Human-readable reason sent with the raise' }),
+  onDelaySeconds: Type.Optional(Type.Number({ minimum: 0, maximum: 86400, description: 'The condition must hold this long before the raise (default 0)' })),
+  offDelaySeconds: Type.Optional(Type.Number({ minimum: 0, maximum: 86400, description: 'The condition must be gone this long before the clear (default 0)' })),
+  latching: Type.Optional(Type.Boolean({ description: 'Once raised, clears only after a reset command and the condition being gone (default false)' })),
+};
+const ruleCommon = {
+  point: Type.String({ pattern: SNAKE_CASE, description: 'Name of a point of this profile' }),
+  ...ruleIdentity,
 };
 
 export const StateRule = Type.Object(
@@ -234,8 +240,7 @@ export type StateRule = Static<typeof StateRule>;
 
 /**
  * Raise when a number point crosses `limit` (`>=` or `<=`); clear only once it is back past the
- * limit by `deadband`, so a value hovering at the limit does not chatter. Future fields (on/off
- * delays, latching) are optional additions to this object.
+ * limit by `deadband`, so a value hovering at the limit does not chatter.
  */
 export const ThresholdRule = Type.Object(
   {
@@ -249,13 +254,92 @@ export const ThresholdRule = Type.Object(
 );
 export type ThresholdRule = Static<typeof ThresholdRule>;
 
+/** Raise when a number point rose (or fell) by at least `delta` within `windowSeconds`; clear when it no longer did. */
+export const RateRule = Type.Object(
+  {
+    kind: Type.Literal('rate'),
+    ...ruleCommon,
+    direction: Type.Union([Type.Literal('rise'), Type.Literal('fall')]),
+    delta: Type.Number({ exclusiveMinimum: 0, description: 'Change in the point unit' }),
+    windowSeconds: Type.Number({ minimum: 1, maximum: 86400 }),
+  },
+  { additionalProperties: false },
+);
+export type RateRule = Static<typeof RateRule>;
+
 /**
- * Rule kinds, discriminated by `kind`. Rate-of-change, inactivity and heartbeat rules join as
- * further members; the loader selects the member by `kind` so errors stay precise.
+ * Inactivity of a cumulative counter: raise when it advanced by less than `minDelta` within
+ * `windowSeconds` (a water meter showing no use for 12 h: welfare check); clear when it advances
+ * by `minDelta` again. Evaluated on every report and on the clock.
  */
-export const RuleSchemas = { state: StateRule, threshold: ThresholdRule } as const;
-export type Rule = StateRule | ThresholdRule;
+export const InactivityRule = Type.Object(
+  {
+    kind: Type.Literal('inactivity'),
+    ...ruleCommon,
+    minDelta: Type.Number({ exclusiveMinimum: 0, description: 'Smallest advance that counts as activity, in the point unit' }),
+    windowSeconds: Type.Number({ minimum: 60, maximum: 30 * 86400 }),
+  },
+  { additionalProperties: false },
+);
+export type InactivityRule = Static<typeof InactivityRule>;
+
+/**
+ * Persistent activity: raise when every `slotSeconds` slot of the last `windowSeconds` had a
+ * reading with the number point `>` `above` (flow in every half hour for 24 h: suspected leak);
+ * clear after a whole slot without one.
+ */
+export const ContinuousRule = Type.Object(
+  {
+    kind: Type.Literal('continuous'),
+    ...ruleCommon,
+    above: Type.Number({ description: 'A reading above this value makes its slot active' }),
+    slotSeconds: Type.Number({ minimum: 1, maximum: 86400 }),
+    windowSeconds: Type.Number({ minimum: 1, maximum: 30 * 86400 }),
+  },
+  { additionalProperties: false },
+);
+export type ContinuousRule = Static<typeof ContinuousRule>;
+
+/** Raise when the device sent nothing for `missed` × the profile's heartbeatSeconds; clear on the next report. */
+export const HeartbeatRule = Type.Object(
+  {
+    kind: Type.Literal('heartbeat'),
+    ...ruleIdentity,
+    missed: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, description: 'Heartbeats missed before the raise; default 3' })),
+  },
+  { additionalProperties: false },
+);
+export type HeartbeatRule = Static<typeof HeartbeatRule>;
+
+/** Raise while every alarm type in `all` is active on the device (smoke plus rising temperature: confirmed fire). */
+export const CombinationRule = Type.Object(
+  {
+    kind: Type.Literal('combination'),
+    ...ruleIdentity,
+    all: Type.Array(Type.String({ pattern: '^[a-z][a-z0-9_]{0,63}$' }), { minItems: 2, maxItems: 8, description: 'Alarm types of earlier rules of this profile' }),
+  },
+  { additionalProperties: false },
+);
+export type CombinationRule = Static<typeof CombinationRule>;
+
+/** Rule kinds, discriminated by `kind`; the loader selects the member by `kind` so errors stay precise. */
+export const RuleSchemas = {
+  state: StateRule,
+  threshold: ThresholdRule,
+  rate: RateRule,
+  inactivity: InactivityRule,
+  continuous: ContinuousRule,
+  heartbeat: HeartbeatRule,
+  combination: CombinationRule,
+} as const;
+export type Rule = StateRule | ThresholdRule | RateRule | InactivityRule | ContinuousRule | HeartbeatRule | CombinationRule;
+export type PointRule = Exclude<Rule, HeartbeatRule | CombinationRule>;
 export const RULE_KINDS = Object.keys(RuleSchemas) as Array<keyof typeof RuleSchemas>;
+export const RuleSchema = Type.Union(Object.values(RuleSchemas));
+
+export function isPointRule(rule: Rule): rule is PointRule {
+  return rule.kind !== 'heartbeat' && rule.kind !== 'combination';
+}
 
 function profileSchema<T extends Transport, P extends TSchema, E extends TProperties>(transport: T, point: P, extra: E) {
   return Type.Object(
@@ -276,7 +360,7 @@ function profileSchema<T extends Transport, P extends TSchema, E extends TProper
       ),
       heartbeatSeconds: Type.Integer({ minimum: 5, maximum: 86400, description: 'Expected report period' }),
       // The loader validates each rule against RuleSchemas[kind] first for precise errors.
-      rules: Type.Array(Type.Union([StateRule, ThresholdRule]), { maxItems: 256 }),
+      rules: Type.Array(RuleSchema, { maxItems: 256 }),
     },
     { additionalProperties: false },
   );

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BUNDLED_PROFILES_DIR, ProfileError, UNITS, loadProfiles, loadVectorsFile, parseProfile } from '../src/index.ts';
+import { BUNDLED_PROFILES_DIR, ProfileError, UNITS, loadProfiles, loadVectorsFile, parseProfile, isPointRule } from '../src/index.ts';
 
 const collection = loadProfiles(BUNDLED_PROFILES_DIR);
 
@@ -51,7 +51,7 @@ test('the collection covers every device class the issue names', () => {
 test('rules refer to real points', () => {
   for (const { profile, file } of collection.profiles.values()) {
     const names = new Set(profile.points.map((p) => p.name));
-    for (const rule of profile.rules) assert.ok(names.has(rule.point), `${file}: rule on unknown point ${rule.point}`);
+    for (const rule of profile.rules.filter(isPointRule)) assert.ok(names.has(rule.point), `${file}: rule on unknown point ${rule.point}`);
   }
 });
 
@@ -104,8 +104,18 @@ const refusals: Array<{ name: string; mutate: (yaml: string) => string; message:
   },
   {
     name: 'an unknown rule kind',
-    mutate: (y) => y.replace('kind: state', 'kind: rate'),
-    message: /^profiles\/generic\/smoke-mqtt\.yaml: \/rules\/0\/kind: Expected one of state, threshold$/,
+    mutate: (y) => y.replace('kind: state', 'kind: ramp'),
+    message: /^profiles\/generic\/smoke-mqtt\.yaml: \/rules\/0\/kind: Expected one of state, threshold, rate, inactivity, continuous, heartbeat, combination$/,
+  },
+  {
+    name: 'an impossible threshold',
+    mutate: (y) => y.replace("kind: state\n    point: smoke_alarm", "kind: threshold\n    op: '>='\n    limit: 100\n    point: smoke_alarm"),
+    message: /smoke_alarm is not$/,
+  },
+  {
+    name: 'a combination of an unknown alarm',
+    mutate: (y) => y.replace('all: [smoke, temperature_rising]', 'all: [smoke, heat]'),
+    message: /^profiles\/generic\/smoke-mqtt\.yaml: \/rules\/4\/all\/1: expected the alarmType of an earlier rule .*got heat$/,
   },
   {
     name: 'a threshold rule without a limit',

@@ -43,6 +43,9 @@ export const AlarmEvent = Type.Object(
     reason: Type.String({ maxLength: 512, description: 'Human-readable reason the rule fired' }),
     edgeTime: EpochMs,
     test: Type.Optional(Type.Boolean({ description: 'Installer test: recorded, never dispatched' })),
+    chattering: Type.Optional(
+      Type.Boolean({ description: 'The rule raised and cleared more than 3 times within a minute: one event stands for the storm (ISA-18.2)' }),
+    ),
     addressId: Type.Optional(Type.String({ maxLength: 64, description: 'Standard address id of the device' })),
     readings: Type.Optional(Type.Record(Type.String({ pattern: '^[a-z][a-z0-9_]*$' }), ReadingValue)),
   },

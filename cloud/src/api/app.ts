@@ -12,7 +12,11 @@ import { addConsumer, ConsumerError, consumerForKey, type Consumer } from '../di
 import { renderCap } from '../dispatch/cap.ts';
 import { ackMessage, claim, deadMessages, nackMessage, releaseMessage, type SettleResult } from '../dispatch/queue.ts';
 import type { GatewayRegistry } from '../gateways/registry.ts';
-import { auditTrail, getIncident, listIncidents } from '../incidents/incident.ts';
+import { canSee } from '../auth/scope.ts';
+import { clearCookieHeader, isSessionToken, sessionCookie, setCookieHeader, type Sessions } from '../auth/session.ts';
+import { ACTING_ROLES, authenticate, bumpSessionEpoch, type User } from '../auth/users.ts';
+import { incidentContext, listIncidentsFor, overview, pendingDeadlines, testEvents } from '../console/queries.ts';
+import { auditTrail, getIncident, type Incident } from '../incidents/incident.ts';
 import { ACTIONS, applyAction, TransitionError, type Action } from '../incidents/lifecycle.ts';
 import { Outcome, type EngineOptions } from '../incidents/outcome.ts';
 import { CsvError } from '../routing/csv.ts';
@@ -41,7 +45,16 @@ export interface AppOptions {
   queueSignal: EventEmitter;
   /** Latest value per point, as ingest last received it. */
   latest: LatestValues;
+  /** Console session tokens. */
+  sessions: Sessions;
+  /** After a logout: end the user's live sockets. */
+  onLogout: (username: string) => void;
 }
+
+/** Who is calling: a console user (session cookie or Bearer session token), a dispatch consumer (Bearer API key) or nobody. */
+export type Principal = { kind: 'user'; user: User } | { kind: 'consumer'; consumer: Consumer } | { kind: 'anonymous' };
+
+const LOGIN_HINT = 'authorization: log in (POST /api/v1/auth/login) or send Bearer <consumer API key>';
 
 const LONG_POLL_STEP_MS = 250;
 
@@ -55,6 +68,10 @@ function sameSecret(given: string, expected: string): boolean {
   const a = Buffer.from(given);
   const b = Buffer.from(expected);
   return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function publicUser(user: User): { username: string; displayName: string; role: string; jurisdictions: string[] } {
+  return { username: user.username, displayName: user.displayName, role: user.role, jurisdictions: user.jurisdictions };
 }
 
 export function createApp(options: AppOptions): express.Express {
@@ -81,44 +98,138 @@ export function createApp(options: AppOptions): express.Express {
     return consumer;
   };
 
+  /** Null (after answering 401) when credentials were sent but are not valid. */
+  const principalOf = async (req: Request, res: Response): Promise<Principal | null> => {
+    const token = bearer(req) ?? sessionCookie(req.headers.cookie);
+    if (token === null) return { kind: 'anonymous' };
+    if (isSessionToken(token)) {
+      const user = await options.sessions.verify(token);
+      if (user) return { kind: 'user', user };
+      res.setHeader('set-cookie', clearCookieHeader());
+      bad(res, 'session: expired or logged out; log in again', 401);
+      return null;
+    }
+    const consumer = await consumerForKey(store, token);
+    if (consumer) return { kind: 'consumer', consumer };
+    bad(res, LOGIN_HINT, 401);
+    return null;
+  };
+
+  /** Readers: anyone with credentials; anonymous callers only with openAccess. */
+  const readerOf = async (req: Request, res: Response): Promise<Principal | null> => {
+    const principal = await principalOf(req, res);
+    if (principal?.kind === 'anonymous' && !config.openAccess) {
+      bad(res, LOGIN_HINT, 401);
+      return null;
+    }
+    return principal;
+  };
+
+  const visible = (principal: Principal, incident: Incident): boolean => principal.kind !== 'user' || canSee(principal.user, incident);
+
+  app.post('/api/v1/auth/login', jsonBody, async (req, res) => {
+    const body = requireBody(req.body);
+    const username = requiredStr(body, 'username', { max: 64 });
+    const password = requiredStr(body, 'password', { max: 1024 });
+    const user = await authenticate(store, username, password);
+    if (!user) {
+      log.warn({ username, ip: req.ip }, 'console login refused');
+      return bad(res, 'username or password: not recognised', 401);
+    }
+    const token = options.sessions.issue(user);
+    res.setHeader('set-cookie', setCookieHeader(token, config.secureCookies));
+    res.json({ user: publicUser(user), token });
+  });
+
+  app.post('/api/v1/auth/logout', async (req, res) => {
+    const principal = await principalOf(req, res);
+    if (!principal) return;
+    if (principal.kind === 'user') {
+      await bumpSessionEpoch(store, principal.user.username);
+      options.onLogout(principal.user.username);
+    }
+    res.setHeader('set-cookie', clearCookieHeader());
+    res.status(204).end();
+  });
+
+  app.get('/api/v1/auth/me', async (req, res) => {
+    const principal = await principalOf(req, res);
+    if (!principal) return;
+    if (principal.kind !== 'user') return bad(res, 'session: not logged in', 401);
+    res.json({ user: publicUser(principal.user), openAccess: config.openAccess });
+  });
+
+  app.get('/api/v1/overview', async (req, res) => {
+    const principal = await readerOf(req, res);
+    if (!principal) return;
+    res.json(await overview(store, principal.kind === 'user' ? principal.user : null));
+  });
+
+  app.get('/api/v1/test-events', async (req, res) => {
+    const principal = await readerOf(req, res);
+    if (!principal) return;
+    const { gatewayId, deviceId, since } = req.query;
+    if (typeof gatewayId !== 'string' || !isIdSegment(gatewayId)) return bad(res, 'gatewayId: expected a gateway id');
+    if (deviceId !== undefined && (typeof deviceId !== 'string' || !isIdSegment(deviceId))) return bad(res, 'deviceId: expected a device id');
+    const sinceMs = since === undefined ? 0 : Number(since);
+    if (!Number.isFinite(sinceMs) || sinceMs < 0) return bad(res, 'since: expected epoch milliseconds');
+    const events = await testEvents(store, { gatewayId, ...(typeof deviceId === 'string' ? { deviceId } : {}), since: sinceMs });
+    res.json({ testEvents: events.filter((e) => principal.kind !== 'user' || canSee(principal.user, e)) });
+  });
+
   app.get('/api/v1/openapi.json', (_req, res) => {
     res.json(OPENAPI);
   });
 
   app.get('/api/v1/incidents', async (req, res) => {
-    const query = parseIncidentQuery(req.query as Record<string, unknown>);
+    const principal = await readerOf(req, res);
+    if (!principal) return;
+    const { deadlines, ...raw } = req.query as Record<string, unknown>;
+    const query = parseIncidentQuery(raw);
     if (!query.ok) return bad(res, query.error);
-    res.json({ incidents: await listIncidents(store, query.value) });
+    const incidents = await listIncidentsFor(store, principal.kind === 'user' ? principal.user : null, query.value);
+    if (deadlines !== 'pending') return res.json({ incidents });
+    // The board's "time left": pending deadlines of each incident, in one query.
+    const pending = await pendingDeadlines(store, incidents.map((i) => i.id));
+    res.json({ incidents: incidents.map((i) => ({ ...i, deadlines: pending.get(i.id) ?? [] })) });
   });
 
-  const withIncident = (handler: (id: number, req: Request, res: Response) => Promise<void>) => async (req: Request, res: Response) => {
+  /** Resolves the incident the caller may see; answers 404 for others (their existence is not revealed). */
+  const withIncident = (handler: (incident: Incident, principal: Principal, req: Request, res: Response) => Promise<void>) => async (req: Request, res: Response) => {
     const id = parseId(String(req.params.id));
     if (!id.ok) return bad(res, id.error);
-    await handler(id.value, req, res);
+    const principal = await readerOf(req, res);
+    if (!principal) return;
+    const incident = await getIncident(store, id.value);
+    if (!incident || !visible(principal, incident)) return bad(res, `id: incident ${id.value} not found`, 404);
+    await handler(incident, principal, req, res);
   };
 
   app.get(
     '/api/v1/incidents/:id',
-    withIncident(async (id, _req, res) => {
-      const incident = await getIncident(store, id);
-      if (!incident) return bad(res, `id: incident ${id} not found`, 404);
+    withIncident(async (incident, _principal, _req, res) => {
       res.json(incident);
     }),
   );
 
   app.get(
     '/api/v1/incidents/:id/audit',
-    withIncident(async (id, _req, res) => {
-      if (!(await getIncident(store, id))) return bad(res, `id: incident ${id} not found`, 404);
-      res.json({ audit: await auditTrail(store, id) });
+    withIncident(async (incident, _principal, _req, res) => {
+      res.json({ audit: await auditTrail(store, incident.id) });
+    }),
+  );
+
+  app.get(
+    '/api/v1/incidents/:id/context',
+    withIncident(async (incident, _principal, _req, res) => {
+      const context = await incidentContext(store, incident);
+      res.json({ ...context, latest: options.latest.list(incident.gatewayId, incident.deviceId) });
     }),
   );
 
   app.get(
     '/api/v1/incidents/:id/cap',
-    withIncident(async (id, _req, res) => {
-      const incident = await getIncident(store, id);
-      if (!incident) return bad(res, `id: incident ${id} not found`, 404);
+    withIncident(async (incident, _principal, _req, res) => {
       res.type('application/xml').send(renderCap(incident, config.capSender));
     }),
   );
@@ -126,10 +237,16 @@ export function createApp(options: AppOptions): express.Express {
   app.post(
     '/api/v1/incidents/:id/actions',
     jsonBody,
-    withIncident(async (id, req, res) => {
+    withIncident(async ({ id }, principal, req, res) => {
       const body = requireBody(req.body);
       const action = requiredStr(body, 'action', { oneOf: ACTIONS }) as Action;
-      const actor = requiredStr(body, 'actor', { max: 128 });
+      // Anonymous actions exist only for open-access installations (the demo, the walking skeleton).
+      if (principal.kind === 'anonymous' && !config.openAccess) return bad(res, LOGIN_HINT, 401);
+      if (principal.kind === 'user' && !ACTING_ROLES.includes(principal.user.role)) {
+        return bad(res, `role: ${principal.user.role} may not change incidents (${ACTING_ROLES.join(', ')} may)`, 403);
+      }
+      // A logged-in user acts as themself; consumers and open-access callers name the actor.
+      const actor = principal.kind === 'user' ? principal.user.username : requiredStr(body, 'actor', { max: 128 });
       const note = optionalStr(body, 'note', { max: 2000 }) ?? '';
       const unitId = optionalStr(body, 'unitId', { max: 64 });
       const outcome = new Outcome();
@@ -142,7 +259,7 @@ export function createApp(options: AppOptions): express.Express {
               action,
               actor,
               note,
-              source: `rest:${req.ip ?? 'unknown'}`,
+              source: principal.kind === 'user' ? `console:${req.ip ?? 'unknown'}` : principal.kind === 'consumer' ? `consumer:${principal.consumer.id}` : `rest:${req.ip ?? 'unknown'}`,
               ...(unitId ? { unitId } : {}),
             },
             engine,

@@ -8,6 +8,9 @@ const json = (ref: string, description = 'OK'): object => ({ description, conten
 const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'integer', minimum: 1 } };
 const consumerAuth = [{ consumerKey: [] }];
 const adminAuth = [{ adminToken: [] }];
+const sessionAuth = [{ session: [] }, { sessionCookie: [] }];
+/** Readers: a console session (scoped to the user's jurisdictions), a consumer key, or nothing with openAccess. */
+const readerAuth = [{ session: [] }, { sessionCookie: [] }, { consumerKey: [] }, {}];
 const csvBody = { required: true, content: { 'text/csv': { schema: { type: 'string' } } } };
 const imported = { description: 'Imported', content: { 'application/json': { schema: { type: 'object', properties: { imported: { type: 'integer' } } } } } };
 const leaseBody = (extra: object = {}): object => ({
@@ -111,6 +114,37 @@ export const OPENAPI = {
         responses: { 200: { description: '{"result":"allow"|"deny"}' }, 400: error, 401: error },
       },
     },
+    '/api/v1/auth/login': {
+      post: {
+        summary: 'Console login: sets the HttpOnly session cookie and returns the same token for Bearer use (CLIs)',
+        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['username', 'password'], properties: { username: { type: 'string' }, password: { type: 'string' } } } } } },
+        responses: { 200: { description: '{"user":{username,displayName,role,jurisdictions},"token"}' }, 400: error, 401: error },
+      },
+    },
+    '/api/v1/auth/logout': { post: { summary: 'Ends every session of the user (revokes their tokens, closes their sockets)', security: sessionAuth, responses: { 204: { description: 'Logged out' }, 401: error } } },
+    '/api/v1/auth/me': { get: { summary: 'The logged-in user', security: sessionAuth, responses: { 200: { description: '{"user","openAccess"}' }, 401: error } } },
+    '/api/v1/overview': {
+      get: {
+        summary: 'Counts by level and status, on-time rate, level-1 acknowledged within 5 min (target 93 %), false alarms per device, offline devices and gateways — in the caller’s jurisdictions, last 30 days',
+        security: readerAuth,
+        responses: { 200: { description: 'Overview' }, 401: error },
+      },
+    },
+    '/api/v1/incidents/{id}/context': {
+      get: { summary: 'Address, alarm events with their readings around the incident, deadlines, latest values (console detail)', security: readerAuth, parameters: [idParam], responses: { 200: { description: 'OK' }, 400: error, 401: error, 404: error } },
+    },
+    '/api/v1/test-events': {
+      get: {
+        summary: 'Installer test reports (recorded, never incidents) with the unit an alarm from the device would be routed to — the commissioning round trip',
+        security: readerAuth,
+        parameters: [
+          { name: 'gatewayId', in: 'query', required: true, schema: { type: 'string' } },
+          { name: 'deviceId', in: 'query', schema: { type: 'string' } },
+          { name: 'since', in: 'query', schema: { type: 'integer', description: 'epoch ms (cloud receive time)' } },
+        ],
+        responses: { 200: { description: '{"testEvents":[…]}' }, 400: error, 401: error },
+      },
+    },
     '/api/v1/openapi.json': { get: { summary: 'This document', responses: { 200: { description: 'OpenAPI 3.1' } } } },
     '/healthz': { get: { summary: 'Database and broker health', responses: { 200: { description: 'Healthy' }, 503: { description: 'Degraded' } } } },
     '/metrics': { get: { summary: 'Prometheus metrics', responses: { 200: { description: 'text/plain exposition' } } } },
@@ -119,6 +153,8 @@ export const OPENAPI = {
     securitySchemes: {
       consumerKey: { type: 'http', scheme: 'bearer', description: 'Dispatch consumer API key' },
       adminToken: { type: 'http', scheme: 'bearer', description: 'Admin token (when configured)' },
+      session: { type: 'http', scheme: 'bearer', description: 'Console session token from POST /api/v1/auth/login' },
+      sessionCookie: { type: 'apiKey', in: 'cookie', name: 'gridwatch_session', description: 'The same token as an HttpOnly cookie (browsers)' },
     },
     schemas: {
       Error: { type: 'object', required: ['error'], properties: { error: { type: 'string', description: 'Starts with the offending field' } } },

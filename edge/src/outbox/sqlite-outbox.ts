@@ -12,6 +12,20 @@ interface Row {
   body: string;
 }
 
+/** The stored event, or why it cannot be one. */
+function parseEvent(row: Row): AlarmEvent | string {
+  let value: unknown;
+  try {
+    value = JSON.parse(row.body);
+  } catch (err) {
+    return `not JSON (${(err as Error).message})`;
+  }
+  if (typeof value !== 'object' || value === null) return 'not an object';
+  const event = value as Partial<AlarmEvent>;
+  if (event.id !== row.id || event.seq !== row.seq || typeof event.deviceId !== 'string' || typeof event.alarmType !== 'string') return 'id, seq or device do not match the row';
+  return event as AlarmEvent;
+}
+
 export class SqliteOutbox implements Outbox {
   private readonly db: EdgeDatabase;
   private readonly gatewayId: string;
@@ -49,9 +63,29 @@ export class SqliteOutbox implements Outbox {
     })();
   }
 
+  /** Called when a stored record cannot be read back (disk corruption, a torn write): it is quarantined, never resent. */
+  onCorrupt: ((seq: number, reason: string) => void) | null = null;
+
   pending(limit: number): AlarmEvent[] {
     const rows = this.db.prepare('SELECT seq, id, body FROM outbox_events ORDER BY seq LIMIT ?').all(limit) as Row[];
-    return rows.map((row) => JSON.parse(row.body) as AlarmEvent);
+    const events: AlarmEvent[] = [];
+    for (const row of rows) {
+      const event = parseEvent(row);
+      if (typeof event === 'string') this.quarantineCorrupt(row, event);
+      else events.push(event);
+    }
+    return events;
+  }
+
+  private quarantineCorrupt(row: Row, reason: string): void {
+    const id = typeof row.id === 'string' && row.id.length > 0 ? row.id : eventIdFor(this.gatewayId, row.seq);
+    this.db.transaction(() => {
+      this.db
+        .prepare('INSERT OR REPLACE INTO outbox_quarantine (seq, id, body, reason, quarantined_at) VALUES (?, ?, ?, ?, ?)')
+        .run(row.seq, id, String(row.body), `corrupt record: ${reason}`, Date.now());
+      this.db.prepare('DELETE FROM outbox_events WHERE seq = ?').run(row.seq);
+    })();
+    this.onCorrupt?.(row.seq, reason);
   }
 
   pendingCount(): number {
@@ -76,12 +110,13 @@ export class SqliteOutbox implements Outbox {
   }
 
   quarantined(): QuarantinedEvent[] {
-    const rows = this.db.prepare('SELECT body, reason, quarantined_at FROM outbox_quarantine ORDER BY seq').all() as Array<{
-      body: string;
-      reason: string;
-      quarantined_at: number;
-    }>;
-    return rows.map((r) => ({ event: JSON.parse(r.body) as AlarmEvent, reason: r.reason, quarantinedAt: r.quarantined_at }));
+    const rows = this.db.prepare('SELECT seq, id, body, reason, quarantined_at FROM outbox_quarantine ORDER BY seq').all() as Array<
+      Row & { reason: string; quarantined_at: number }
+    >;
+    return rows.map((r) => {
+      const event = parseEvent(r);
+      return { event: typeof event === 'string' ? null : event, id: r.id, seq: r.seq, reason: r.reason, quarantinedAt: r.quarantined_at };
+    });
   }
 
   /** Closes the database it was given (shared with rule state): call last, after the users stop. */

@@ -4,7 +4,10 @@ import type { AlarmEvent } from '@gridwatch/protocol';
 import type { EventDraft } from '../rules/index.ts';
 
 export interface QuarantinedEvent {
-  event: AlarmEvent;
+  /** Null when the stored record was corrupt. */
+  event: AlarmEvent | null;
+  id: string;
+  seq: number;
   reason: string;
   quarantinedAt: number;
 }

@@ -1,2 +1,3 @@
-export * from './state-rules.ts';
-export * from './state-store.ts';
+export * from './engine.ts';
+export * from './store.ts';
+export * from './overrides.ts';

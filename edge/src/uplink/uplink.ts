@@ -3,14 +3,22 @@
 // broker took the message (MQTT 3.1.1 §4.3.2), not that ingest committed it.
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
-import { SCHEMA_VERSION, decodeMessage, encodeMessage, topicFor, type AlarmEvent, type StatusMessage } from '@gridwatch/protocol';
+import { SCHEMA_VERSION, decodeMessage, encodeMessage, topicFor, type AlarmEvent, type StatusMessage, type TelemetryMessage } from '@gridwatch/protocol';
 import type { EdgeConfig } from '../config.ts';
 import type { EdgeMetrics } from '../metrics.ts';
-import type { Outbox } from '../outbox/index.ts';
+import type { Outbox, TelemetryLane } from '../outbox/index.ts';
 
 /** At most this many events are in flight (sent, not acked); also the batch size limit of the schema. */
 const WINDOW = 500;
 const BATCH = 100;
+/** Telemetry chunks awaiting PUBACK. Small, so a live alarm waits behind at most this many chunks on the socket. */
+const TELEMETRY_WINDOW = 2;
+
+/** Full-jitter-ish exponential back-off: base·2^attempt capped, then a random 50–100 % of it, so a fleet does not reconnect in step. */
+export function backoffDelay(attempt: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
+  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 30));
+  return Math.round(ceiling * (0.5 + random() * 0.5));
+}
 
 export interface UplinkOptions {
   gateway: EdgeConfig['gateway'];
@@ -19,6 +27,8 @@ export interface UplinkOptions {
   logger: Logger;
   metrics: EdgeMetrics;
   agentVersion?: string;
+  /** The telemetry lane; null = events only. */
+  telemetry?: TelemetryLane | null;
 }
 
 export class Uplink {
@@ -28,6 +38,12 @@ export class Uplink {
   private client: MqttClient | null = null;
   private timer: NodeJS.Timeout | null = null;
   private flushing = false;
+  private readonly telemetryInFlight = new Set<number>();
+  private reconnectTimer: NodeJS.Timeout | null = null;
+  private attempt = 0;
+  private stopped = false;
+  /** When the link was last lost (or the agent started without it); null while connected. */
+  downSince: number | null = Date.now();
 
   constructor(options: UplinkOptions) {
     this.options = options;
@@ -37,7 +53,7 @@ export class Uplink {
     return this.client?.connected ?? false;
   }
 
-  private topic(kind: 'events' | 'status' | 'ack'): string {
+  private topic(kind: 'events' | 'status' | 'ack' | 'telemetry'): string {
     return topicFor({ site: this.options.gateway.site, gatewayId: this.options.gateway.id }, kind);
   }
 
@@ -57,7 +73,8 @@ export class Uplink {
       // A persistent session keeps our ack subscription and queues acks sent while we are away
       // (MQTT 3.1.1 §3.1.2.4, MQTT-3.1.2-4).
       clean: false,
-      reconnectPeriod: cloud.reconnectPeriodMs,
+      // Reconnects are ours (jittered exponential back-off, below), not mqtt.js's fixed interval.
+      reconnectPeriod: 0,
       connectTimeout: 10_000,
       keepalive: 30,
       rejectUnauthorized: cloud.rejectUnauthorized,
@@ -71,10 +88,13 @@ export class Uplink {
     const client = mqtt.connect(cloud.url, options);
     this.client = client;
     client.on('connect', () => {
+      this.attempt = 0;
+      this.downSince = null;
       metrics.uplinkConnected.set(1);
       logger.info({ url: cloud.url }, 'uplink connected');
       // Anything unacked may have been lost with the old connection: resend all of it.
       this.inFlight.clear();
+      this.telemetryInFlight.clear();
       client.publish(this.topic('status'), this.status('online'), { qos: 1, retain: true });
       client.subscribe(this.topic('ack'), { qos: 1 }, (err) => {
         if (err) logger.warn({ err: err.message }, 'ack subscription failed');
@@ -82,7 +102,11 @@ export class Uplink {
       });
       this.flush();
     });
-    client.on('close', () => metrics.uplinkConnected.set(0));
+    client.on('close', () => {
+      metrics.uplinkConnected.set(0);
+      this.downSince ??= Date.now();
+      this.scheduleReconnect(client);
+    });
     client.on('offline', () => logger.warn({ url: cloud.url }, 'uplink disconnected'));
     client.on('error', (err) => logger.warn({ err: err.message }, 'uplink error'));
     client.on('message', (topic, payload) => {
@@ -90,6 +114,18 @@ export class Uplink {
     });
     const tick = Math.max(100, Math.min(1000, Math.floor(cloud.resendAfterMs / 2)));
     this.timer = setInterval(() => this.flush(), tick);
+  }
+
+  private scheduleReconnect(client: MqttClient): void {
+    if (this.stopped || this.reconnectTimer || this.client !== client) return;
+    const { cloud, metrics } = this.options;
+    const delay = backoffDelay(this.attempt++, cloud.reconnectPeriodMs, cloud.maxReconnectPeriodMs);
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null;
+      if (this.stopped || this.client !== client) return;
+      metrics.uplinkReconnects.inc();
+      client.reconnect();
+    }, delay);
   }
 
   /** New events are in the outbox: send them now rather than at the next tick. */
@@ -108,6 +144,11 @@ export class Uplink {
         return sentAt === undefined || now - sentAt >= this.options.cloud.resendAfterMs;
       });
       for (let i = 0; i < due.length; i += BATCH) this.send(client, due.slice(i, i + BATCH), now);
+      // Telemetry only after every due alarm was handed to the socket, a few chunks at a time.
+      const lane = this.options.telemetry;
+      if (lane && this.telemetryInFlight.size < TELEMETRY_WINDOW) {
+        for (const chunk of lane.next(TELEMETRY_WINDOW - this.telemetryInFlight.size, this.telemetryInFlight)) this.sendTelemetry(client, lane, chunk.seq, chunk.readings, now);
+      }
     } catch (err) {
       this.options.logger.error({ err: (err as Error).message }, 'uplink flush failed');
     } finally {
@@ -123,6 +164,27 @@ export class Uplink {
     });
     this.options.metrics.eventsSent.inc(events.length);
     this.options.logger.debug({ eventIds: events.map((e) => e.id) }, 'events sent');
+  }
+
+  private sendTelemetry(client: MqttClient, lane: TelemetryLane, seq: number, readings: TelemetryMessage['readings'], now: number): void {
+    this.telemetryInFlight.add(seq);
+    const payload = encodeMessage('telemetry', { v: SCHEMA_VERSION, gatewayId: this.options.gateway.id, seq, sentAt: now, readings });
+    client.publish(this.topic('telemetry'), payload, { qos: 1 }, (err) => {
+      if (this.client !== client) return;
+      // Telemetry is deleted on PUBACK (the cloud does not ack readings); a failure leaves it for the next connection.
+      if (err) {
+        this.telemetryInFlight.delete(seq);
+        return;
+      }
+      if (!this.telemetryInFlight.delete(seq)) return;
+      try {
+        lane.ack(seq);
+      } catch {
+        return;
+      }
+      this.options.metrics.telemetrySent.inc(readings.length);
+      setImmediate(() => this.flush());
+    });
   }
 
   private onAck(payload: Buffer): void {
@@ -150,8 +212,11 @@ export class Uplink {
 
   /** Publishes the offline status (a clean DISCONNECT discards the will, MQTT-3.1.2-10) and disconnects. */
   async stop(): Promise<void> {
+    this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = null;
     const client = this.client;
     this.client = null;
     if (!client) return;

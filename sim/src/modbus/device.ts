@@ -1,7 +1,7 @@
 // A simulated Modbus server (slave): four tables, a behaviour (scenario) and the request handling
 // of MODBUS Application Protocol V1.1b3 §6 for FC1–6, 15 and 16. Values are set by point name in
 // engineering units, encoded exactly as the profile says (the inverse of the edge's decoder).
-import { modbusRawType, modbusWidth, writeModbusRaw, type ModbusPoint, type ModbusProfile, type ModbusTable } from '@gridwatch/firmware-profiles';
+import { modbusRawType, modbusWidth, writeModbusRaw, type ModbusPoint, type ModbusProfile, type ModbusTable, type StateRule } from '@gridwatch/firmware-profiles';
 
 export const SCENARIOS = ['normal', 'alarm', 'fault', 'silent', 'chattering', 'slow', 'corrupt', 'exception'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
@@ -79,8 +79,8 @@ export class ModbusDeviceSim {
     this.stopChatter();
     this.scenario = scenario;
     const rules = this.profile?.rules ?? [];
-    const alarm = rules.find((r) => r.kind === 'state' && r.level <= 2);
-    const fault = rules.find((r) => r.kind === 'state' && r.alarmType === 'fault');
+    const alarm = rules.find((r): r is StateRule => r.kind === 'state' && r.level <= 2);
+    const fault = rules.find((r): r is StateRule => r.kind === 'state' && r.alarmType === 'fault');
     const threshold = rules.find((r) => r.kind === 'threshold');
     if (scenario === 'normal') {
       for (const r of rules) if (r.kind === 'state') this.set(r.point, r.whenValue === false);

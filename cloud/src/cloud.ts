@@ -2,6 +2,7 @@
 // API, console and live feed. Start order follows the data path so nothing receives messages
 // before the stage after it exists; stop runs in reverse.
 import http from 'node:http';
+import type { Express } from 'express';
 import { EventEmitter, once } from 'node:events';
 import pg from 'pg';
 import type { Logger } from 'pino';
@@ -52,6 +53,8 @@ export interface Cloud {
   readonly gateways: GatewayRegistry;
   readonly metrics: CloudMetrics;
   readonly ingest: Ingest;
+  /** The express application behind httpUrl (to embed the API elsewhere, or to list its routes). */
+  readonly app: Express;
   readonly directory: Directory;
   /** Null when no InfluxDB is configured (latest values only, in `ingest.latest`). */
   readonly telemetry: InfluxSink | null;
@@ -196,6 +199,8 @@ export async function startCloud(input: CloudConfigInput = {}): Promise<Cloud> {
       latest: ingest.latest,
       sessions,
       onLogout: (username) => live.disconnectUser(username),
+      metrics,
+      gatewayBrokerUrl: config.gatewayBrokerUrl ?? mqttUrl,
     });
     server.on('request', app);
     live.start();
@@ -236,6 +241,7 @@ export async function startCloud(input: CloudConfigInput = {}): Promise<Cloud> {
       gateways,
       metrics,
       ingest,
+      app,
       directory: {
         importAddressesCsv: (csv) => store.transaction((tx) => importAddressesCsv(tx, csv)),
         importUnitsCsv: (csv) => store.transaction((tx) => importUnitsCsv(tx, csv)),

@@ -20,6 +20,11 @@ export interface CloudConfig {
   databaseUrl: string | null;
   /** External broker (Mosquitto, EMQX); when set the embedded broker is not started. */
   brokerUrl: string | null;
+  /**
+   * The broker URL gateways use (e.g. mqtts://mqtt.example.org:8883), handed to a gateway when it
+   * enrolls; null = the URL the cloud itself uses (the embedded broker's, or brokerUrl).
+   */
+  gatewayBrokerUrl: string | null;
   /** Credentials of the ingest client on an external broker. */
   ingestUsername: string | null;
   ingestPassword: string | null;
@@ -89,6 +94,7 @@ export const DEFAULT_CONFIG: Readonly<CloudConfig> = Object.freeze({
   dataDir: './data',
   databaseUrl: null,
   brokerUrl: null,
+  gatewayBrokerUrl: null,
   ingestUsername: null,
   ingestPassword: null,
   logLevel: 'info',
@@ -221,6 +227,7 @@ export function resolveConfig(input: Partial<Record<keyof CloudConfig, unknown>>
     dataDir: text('dataDir', pick('dataDir')),
     databaseUrl: url('databaseUrl', pick('databaseUrl'), ['postgres:', 'postgresql:']),
     brokerUrl: url('brokerUrl', pick('brokerUrl'), ['mqtt:', 'mqtts:', 'tcp:', 'ssl:', 'ws:', 'wss:']),
+    gatewayBrokerUrl: url('gatewayBrokerUrl', pick('gatewayBrokerUrl'), ['mqtt:', 'mqtts:']),
     ingestUsername: optionalText('ingestUsername', pick('ingestUsername')),
     ingestPassword: optionalText('ingestPassword', pick('ingestPassword')),
     logLevel: logLevel as LogLevel,

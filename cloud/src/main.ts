@@ -4,6 +4,7 @@ import { Command, Option } from 'commander';
 import { startCloud } from './cloud.ts';
 import { DEFAULT_CONFIG, configFromEnv, envName, resolveConfig, type CloudConfig } from './config.ts';
 import { addUser, findUser, UserError } from './auth/users.ts';
+import { EnrollmentError, issueToken } from './enrollment/store.ts';
 import { GatewayRegistry } from './gateways/registry.ts';
 import { createLogger } from './log.ts';
 import { openStore } from './store/open.ts';
@@ -18,6 +19,7 @@ const FLAG_HELP: Record<keyof CloudConfig, [flag: string, help: string]> = {
   dataDir: ['--data-dir <dir>', 'data folder; PGlite lives in <dir>/pglite (memory:// = in memory)'],
   databaseUrl: ['--database-url <url>', 'PostgreSQL URL; replaces PGlite'],
   brokerUrl: ['--broker-url <url>', 'external MQTT broker; the embedded one is not started'],
+  gatewayBrokerUrl: ['--gateway-broker-url <url>', 'broker URL handed to enrolling gateways, e.g. mqtts://mqtt.example.org:8883 (default: the one the cloud uses)'],
   ingestUsername: ['--ingest-username <name>', 'ingest login on the external broker'],
   ingestPassword: ['--ingest-password <secret>', 'ingest password on the external broker'],
   logLevel: ['--log-level <level>', 'fatal, error, warn, info, debug, trace or silent'],
@@ -92,6 +94,24 @@ async function addGateway(flags: Flags & { id: string; site: string; secret: str
   }
 }
 
+async function enrollTokenCommand(flags: Flags & { gatewayId: string; site: string; ttlS?: string }): Promise<void> {
+  const config = configFrom({ dataDir: flags.dataDir, databaseUrl: flags.databaseUrl, logLevel: flags.logLevel });
+  const log = createLogger(config.logLevel);
+  const ttlS = flags.ttlS === undefined ? undefined : Number(flags.ttlS);
+  const store = await openStore(config, log);
+  try {
+    const issued = await issueToken(store, new GatewayRegistry(store), { gatewayId: flags.gatewayId, site: flags.site, ...(ttlS === undefined ? {} : { ttlS }) });
+    // The token is shown once (only its hash is stored): stdout, for the installer or a script.
+    process.stdout.write(`${JSON.stringify(issued)}\n`);
+    process.stderr.write(`on the gateway: gridwatch-edge enroll --token ${issued.token} --cloud <cloud URL> --config /etc/gridwatch/edge.yaml (valid until ${issued.expiresAt})\n`);
+  } catch (err) {
+    if (err instanceof EnrollmentError) throw new Error(`enroll-token: ${err.message}`);
+    throw err;
+  } finally {
+    await store.close();
+  }
+}
+
 interface UserFlags extends Flags {
   username: string;
   password: string;
@@ -141,6 +161,16 @@ addConfigOptions(
     .option('--if-absent', 'succeed without changes when the gateway is already registered'),
   ['dataDir', 'databaseUrl', 'logLevel'],
 ).action(addGateway);
+
+addConfigOptions(
+  program
+    .command('enroll-token')
+    .description('issue a one-time enrollment token for a gateway; prints {token, expiresAt} once (with PGlite, stop `serve` first, or use POST /api/v1/enrollment-tokens)')
+    .requiredOption('--gateway-id <id>', 'gateway id the token enrolls (new, or existing: its secret is rotated)')
+    .requiredOption('--site <site>', 'site the gateway belongs to')
+    .option('--ttl-s <s>', 'validity in seconds (default 86400, at most 30 days)'),
+  ['dataDir', 'databaseUrl', 'logLevel'],
+).action(enrollTokenCommand);
 
 const user = program.command('user').description('manage console users (staff, installers, admins)');
 addConfigOptions(

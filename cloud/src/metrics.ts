@@ -101,6 +101,18 @@ export class CloudMetrics {
     registers: [this.registry],
   });
 
+  readonly enrollments = new Counter({
+    name: 'gridwatch_enrollments_total',
+    help: 'Gateway enrollment attempts by result (enrolled, rotated, bad_request, unknown_token, used_token, expired_token, refused)',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+  readonly enrollmentTokensIssued = new Counter({
+    name: 'gridwatch_enrollment_tokens_issued_total',
+    help: 'One-time enrollment tokens issued',
+    registers: [this.registry],
+  });
+
   /** Process metrics (CPU, memory, event loop) on this registry; called once at start. */
   collectProcessMetrics(): void {
     collectDefaultMetrics({ register: this.registry });

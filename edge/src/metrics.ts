@@ -26,6 +26,7 @@ export interface EdgeMetrics {
   telemetryBytes: Gauge;
   outboxCorrupt: Counter;
   uplinkReconnects: Counter;
+  uplinkErrors: Counter<'kind'>;
 }
 
 export interface LaneStats {
@@ -82,6 +83,12 @@ export function createMetrics(pendingCount: () => number, laneStats: () => LaneS
     }),
     deviceFaulty: new Gauge({ name: 'gridwatch_edge_device_faulty', help: '1 while a device is marked faulty', labelNames: ['device'], registers }),
     uplinkConnected: new Gauge({ name: 'gridwatch_edge_uplink_connected', help: '1 while connected to the cloud broker', registers }),
+    uplinkErrors: new Counter({
+      name: 'gridwatch_edge_uplink_errors_total',
+      help: 'Failed uplink connections and link errors, by kind (tls: the broker certificate was not verified; auth: the broker refused the credential; network; other)',
+      labelNames: ['kind'],
+      registers,
+    }),
     outboxPending: new Gauge({
       name: 'gridwatch_edge_outbox_pending',
       help: 'Events waiting for the cloud ack',

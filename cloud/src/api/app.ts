@@ -11,7 +11,9 @@ import type { CloudConfig } from '../config.ts';
 import { addConsumer, ConsumerError, consumerForKey, type Consumer } from '../dispatch/consumers.ts';
 import { renderCap } from '../dispatch/cap.ts';
 import { ackMessage, claim, deadMessages, nackMessage, releaseMessage, type SettleResult } from '../dispatch/queue.ts';
+import { enrollmentRoutes } from '../enrollment/routes.ts';
 import type { GatewayRegistry } from '../gateways/registry.ts';
+import type { CloudMetrics } from '../metrics.ts';
 import { canSee } from '../auth/scope.ts';
 import { clearCookieHeader, isSessionToken, sessionCookie, setCookieHeader, type Sessions } from '../auth/session.ts';
 import { ACTING_ROLES, authenticate, bumpSessionEpoch, type User } from '../auth/users.ts';
@@ -49,6 +51,10 @@ export interface AppOptions {
   sessions: Sessions;
   /** After a logout: end the user's live sockets. */
   onLogout: (username: string) => void;
+  /** Counters of the API's own (enrollment). */
+  metrics: CloudMetrics;
+  /** Where gateways connect: returned to an enrolled gateway with its credential. */
+  gatewayBrokerUrl: string;
 }
 
 /** Who is calling: a console user (session cookie or Bearer session token), a dispatch consumer (Bearer API key) or nobody. */
@@ -381,6 +387,9 @@ export function createApp(options: AppOptions): express.Express {
       deadLetters: await store.query('SELECT id, received_at AS "receivedAt", topic, gateway_id AS "gatewayId", event_id AS "eventId", reason FROM dead_letters ORDER BY id DESC LIMIT 200'),
     });
   });
+
+  // Gateway enrollment: admin issues a one-time token, the agent exchanges it for its credential.
+  app.use(enrollmentRoutes({ store, gateways: options.gateways, metrics: options.metrics, log, admin, jsonBody, brokerUrl: options.gatewayBrokerUrl }));
 
   // EMQX HTTP authentication and authorization hooks (EMQX 5 "HTTP Server" authenticator/authorizer).
   // They answer for gateways (scrypt secrets, topic ACL of broker/acl.ts) and the ingest login.

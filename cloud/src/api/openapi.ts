@@ -145,6 +145,27 @@ export const OPENAPI = {
         responses: { 200: { description: '{"testEvents":[…]}' }, 400: error, 401: error },
       },
     },
+    '/api/v1/enrollment-tokens': {
+      post: {
+        summary: 'Issue a one-time enrollment token for a gateway (new, or existing: enrolling rotates its secret). The token is shown once; only its hash is stored',
+        security: adminAuth,
+        requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/EnrollmentTokenRequest' } } } },
+        responses: { 201: json('EnrollmentToken', 'Issued'), 400: error, 401: error },
+      },
+    },
+    '/api/v1/enroll': {
+      post: {
+        summary: 'Exchange an enrollment token (once, before it expires) for the gateway’s own MQTT credential; the token is the authentication',
+        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['token'], properties: { token: { type: 'string', maxLength: 256 }, gatewayId: { type: 'string', description: 'Optional: refuse (400, token kept) unless the token is for this gateway' } } } } } },
+        responses: {
+          200: json('Enrollment', 'Enrolled'),
+          400: error,
+          401: { ...error, description: 'Token not recognised' },
+          409: { ...error, description: 'The gateway id belongs to another site' },
+          410: { ...error, description: 'Token already used or expired' },
+        },
+      },
+    },
     '/api/v1/openapi.json': { get: { summary: 'This document', responses: { 200: { description: 'OpenAPI 3.1' } } } },
     '/healthz': { get: { summary: 'Database and broker health', responses: { 200: { description: 'Healthy' }, 503: { description: 'Degraded' } } } },
     '/metrics': { get: { summary: 'Prometheus metrics', responses: { 200: { description: 'text/plain exposition' } } } },
@@ -186,6 +207,27 @@ export const OPENAPI = {
         type: 'object',
         required: ['action', 'actor'],
         properties: { action: { enum: [...ACTIONS] }, actor: { type: 'string', maxLength: 128 }, note: { type: 'string', maxLength: 2000 }, unitId: { type: 'string' } },
+      },
+      EnrollmentTokenRequest: {
+        type: 'object',
+        required: ['gatewayId', 'site'],
+        properties: { gatewayId: { type: 'string', maxLength: 64 }, site: { type: 'string', maxLength: 64 }, ttlS: { type: 'integer', minimum: 1, maximum: 2592000, default: 86400 } },
+      },
+      EnrollmentToken: {
+        type: 'object',
+        required: ['token', 'gatewayId', 'site', 'expiresAt'],
+        properties: { token: { type: 'string', description: 'gwe_…; shown once' }, gatewayId: { type: 'string' }, site: { type: 'string' }, expiresAt: { type: 'string', format: 'date-time' } },
+      },
+      Enrollment: {
+        type: 'object',
+        required: ['gatewayId', 'site', 'username', 'password', 'brokerUrl'],
+        properties: {
+          gatewayId: { type: 'string' },
+          site: { type: 'string' },
+          username: { type: 'string', description: 'MQTT username (the gateway id)' },
+          password: { type: 'string', description: 'MQTT password; stored hashed, shown once' },
+          brokerUrl: { type: 'string', description: 'Where the gateway connects (gatewayBrokerUrl, else the cloud’s broker URL)' },
+        },
       },
       MessageList: { type: 'object', properties: { messages: { type: 'array', items: { type: 'object' } } } },
       NewConsumer: {

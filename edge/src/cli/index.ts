@@ -1,14 +1,15 @@
 // `gridwatch` — the installer CLI, shipped with the edge: devices in the config file (validated
 // against the profiles), a Modbus line scan, live reads through the driver code, the
 // commissioning round trip through the cloud, and the commissioning report.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, extname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
 import Table from 'cli-table3';
 import mqtt from 'mqtt';
 import type { ModbusProfile } from '@gridwatch/firmware-profiles';
-import type { DeviceConfig } from '../config.ts';
+import { parse as parseYaml } from 'yaml';
+import { ConfigError, resolveConfig, type Credentials, type DeviceConfig, type EdgeConfig } from '../config.ts';
 import { endpointOf, ModbusIoError, ModbusSerialTransport, planReads } from '../drivers/modbus/index.ts';
 import { decodeRegisters, type RegisterBlock } from '../profiles/decode.ts';
 import { openConfig, saveDevices, type ConfigFile } from './config-file.ts';
@@ -289,6 +290,119 @@ async function commissionTest(cf: ConfigFile, device: DeviceConfig, opts: CloudF
   }
 }
 
+// --- Enrollment -------------------------------------------------------------------------------
+
+/**
+ * The config as the agent will read it, but before it has a password (that is what enrollment
+ * gets): everything else is validated as at start-up.
+ */
+function configForEnroll(file: string): EdgeConfig {
+  let raw: unknown;
+  try {
+    const text = readFileSync(file, 'utf8');
+    raw = extname(file) === '.json' ? JSON.parse(text) : parseYaml(text, { uniqueKeys: true });
+  } catch (err) {
+    throw new CliError(`cannot read ${file} (${(err as Error).message})`, EXIT.usage, 'pass the edge config with --config <file> (default /etc/gridwatch/edge.yaml)');
+  }
+  const doc = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
+  const cloud = (typeof doc.cloud === 'object' && doc.cloud !== null ? doc.cloud : {}) as Record<string, unknown>;
+  try {
+    return resolveConfig({ ...doc, cloud: { ...cloud, password: cloud.password ?? 'enrolling' } }, file, dirname(resolve(file)));
+  } catch (err) {
+    if (err instanceof ConfigError) throw new CliError(err.message, EXIT.usage, `fix the value at the path named above (check with: gridwatch-edge check -c ${file})`);
+    throw err;
+  }
+}
+
+const LOOPBACK = /^(localhost|127\.[0-9.]+|\[::1\])$/i;
+
+interface EnrollAnswer {
+  gatewayId: string;
+  site: string;
+  username: string;
+  password: string;
+  brokerUrl?: string;
+}
+
+async function enroll(o: Common & { token?: string; cloud?: string; ca?: string }): Promise<void> {
+  const token = o.token ?? process.env.GRIDWATCH_ENROLL_TOKEN;
+  if (!token) throw new CliError('no enrollment token', EXIT.usage, 'pass --token <token> from the cloud admin (gridwatch-cloud enroll-token, or POST /api/v1/enrollment-tokens)');
+  const cloudUrl = o.cloud ?? process.env.GRIDWATCH_CLOUD_URL;
+  if (!cloudUrl) throw new CliError('no cloud URL', EXIT.usage, 'pass --cloud https://… (or set GRIDWATCH_CLOUD_URL)');
+  let endpoint: URL;
+  try {
+    endpoint = new URL('/api/v1/enroll', cloudUrl);
+  } catch {
+    throw new CliError(`--cloud: not a URL: ${cloudUrl}`, EXIT.usage, 'pass the cloud HTTP(S) URL, e.g. --cloud https://gridwatch.example.org');
+  }
+  if (endpoint.protocol !== 'https:' && endpoint.protocol !== 'http:') throw new CliError(`--cloud: expected an http(s) URL, got ${endpoint.protocol}`, EXIT.usage, 'pass the cloud HTTP(S) URL, e.g. --cloud https://gridwatch.example.org');
+  let ca: string | undefined;
+  if (o.ca !== undefined) {
+    try {
+      ca = readFileSync(o.ca, 'utf8');
+    } catch (err) {
+      throw new CliError(`--ca: cannot read ${o.ca} (${(err as Error).message})`, EXIT.usage, 'pass the PEM file of the CA that signed the broker certificate');
+    }
+  }
+  const config = configForEnroll(o.config);
+  let res: Response;
+  try {
+    res = await fetch(endpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      // The gateway id lets the cloud refuse a token meant for another gateway without spending it.
+      body: JSON.stringify({ token, gatewayId: config.gateway.id }),
+      signal: AbortSignal.timeout(20_000),
+    });
+  } catch (err) {
+    throw new CliError(`cannot reach the cloud at ${cloudUrl} (${(err as Error).message})`, EXIT.unreachable, 'check the URL and the gateway’s network, then run enroll again (the token is not spent)');
+  }
+  const body = (await res.json().catch(() => ({}))) as Partial<EnrollAnswer> & { error?: string };
+  if (res.status === 401 || res.status === 410) {
+    throw new CliError(`the cloud refused the token: ${body.error ?? res.status}`, EXIT.usage, 'ask the cloud admin for a new enrollment token (tokens work once, and only until they expire)');
+  }
+  if (res.status >= 400 && res.status < 500) {
+    throw new CliError(`the cloud refused the enrollment: ${body.error ?? res.status}`, EXIT.usage, `check gateway.id/site in ${o.config} match the token, or ask for a token for ${config.gateway.id} (site ${config.gateway.site})`);
+  }
+  if (!res.ok || typeof body.username !== 'string' || typeof body.password !== 'string') {
+    throw new CliError(`the cloud answered ${res.status}${body.error ? `: ${body.error}` : ''}`, EXIT.unreachable, 'try again later; check the cloud health at /healthz');
+  }
+  if (body.gatewayId !== config.gateway.id || body.site !== config.gateway.site) {
+    throw new CliError(`the token enrolled gateway ${String(body.gatewayId)} (site ${String(body.site)}), but ${o.config} is gateway ${config.gateway.id} (site ${config.gateway.site})`, EXIT.usage, 'set gateway.id and gateway.site in the config to those values, then ask for a new token');
+  }
+  // The broker URL the cloud names, unless it is a loopback address while the cloud is elsewhere
+  // (a cloud without gatewayBrokerUrl configured names its own view): then cloud.url stays in force.
+  const cloudHost = endpoint.hostname;
+  let url: string | undefined;
+  let urlNote: string | null = null;
+  if (typeof body.brokerUrl === 'string' && /^mqtts?:\/\/\S+$/.test(body.brokerUrl)) {
+    const host = new URL(body.brokerUrl).hostname;
+    if (LOOPBACK.test(host) && !LOOPBACK.test(cloudHost)) urlNote = `the cloud named a loopback broker (${body.brokerUrl}); keeping cloud.url ${config.cloud.url} from the config`;
+    else url = body.brokerUrl;
+  }
+  const credentials: Credentials = { username: body.username, password: body.password, ...(url === undefined ? {} : { url }), ...(ca === undefined ? {} : { ca }) };
+  const file = config.cloud.credentialsFile;
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+    const tmp = `${file}.tmp`;
+    writeFileSync(tmp, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600 });
+    chmodSync(tmp, 0o600);
+    renameSync(tmp, file);
+  } catch (err) {
+    throw new CliError(`enrolled, but cannot write ${file} (${(err as Error).message}); the token is spent`, EXIT.failed, 'fix the permissions of the data folder (run as the agent’s user or root), then ask for a new token');
+  }
+  const next = `restart the agent to connect with the new credential: systemctl restart gridwatch-edge (or gridwatch-edge run -c ${o.config}); then gridwatch-edge check -c ${o.config}`;
+  const brokerUrl = url ?? config.cloud.url;
+  emit(o, { ok: true, gatewayId: body.gatewayId, site: body.site, username: body.username, brokerUrl, credentialsFile: file, next, ...(urlNote ? { note: urlNote } : {}) }, () =>
+    [
+      `enrolled gateway ${body.gatewayId} (site ${body.site}) as MQTT user ${body.username}`,
+      `credentials written to ${file} (mode 0600); broker ${brokerUrl}`,
+      ...(urlNote ? [`note: ${urlNote}`] : []),
+      `next: ${next}`,
+    ].join('\n'),
+  );
+}
+
 // --- Report -----------------------------------------------------------------------------------
 
 function thresholdsOf(cf: ConfigFile, device: DeviceConfig): string[] {
@@ -488,6 +602,15 @@ export function registerCli(program: Command): void {
       if (!result!.passed) process.exitCode = EXIT.failed;
     }),
   );
+
+  withCommon(
+    program
+      .command('enroll')
+      .description("exchange a one-time enrollment token for this gateway's own MQTT credential; writes <dataDir>/credentials.json (mode 0600)")
+      .option('--token <token>', 'one-time enrollment token from the cloud admin (env GRIDWATCH_ENROLL_TOKEN)')
+      .option('--cloud <url>', 'cloud HTTP(S) URL (env GRIDWATCH_CLOUD_URL)')
+      .option('--ca <file.pem>', 'also store this CA (PEM) for the broker certificate in the credentials'),
+  ).action(run<Common & { token?: string; cloud?: string; ca?: string }>((o) => enroll(o)));
 
   withCommon(
     program

@@ -20,6 +20,33 @@ export function backoffDelay(attempt: number, baseMs: number, maxMs: number, ran
   return Math.round(ceiling * (0.5 + random() * 0.5));
 }
 
+const TLS_CODES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/** Sorts an uplink error for `gridwatch_edge_uplink_errors_total{kind}`. */
+export function uplinkErrorKind(err: Error): 'tls' | 'auth' | 'network' | 'other' {
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string') {
+    if (TLS_CODES.has(code) || code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_')) return 'tls';
+    if (['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE'].includes(code)) return 'network';
+  }
+  if (err.message === 'TLS not authorized') return 'tls';
+  // CONNACK return codes 4/5 (MQTT 3.1.1 §3.2.2.3) and reason codes 0x86/0x87 (MQTT 5).
+  if (typeof code === 'number' && [4, 5, 0x86, 0x87].includes(code)) return 'auth';
+  return 'other';
+}
+
 export interface UplinkOptions {
   gateway: EdgeConfig['gateway'];
   cloud: EdgeConfig['cloud'];
@@ -108,7 +135,15 @@ export class Uplink {
       this.scheduleReconnect(client);
     });
     client.on('offline', () => logger.warn({ url: cloud.url }, 'uplink disconnected'));
-    client.on('error', (err) => logger.warn({ err: err.message }, 'uplink error'));
+    client.on('error', (err) => {
+      const kind = uplinkErrorKind(err);
+      metrics.uplinkErrors.inc({ kind });
+      const code = (err as { code?: unknown }).code;
+      // A TLS failure will not heal by itself (wrong CA, expired or misnamed certificate): say so loudly.
+      if (kind === 'tls') logger.error({ err: err.message, code, url: cloud.url }, 'uplink TLS error: broker certificate not verified (check cloud.ca and the broker certificate)');
+      else if (kind === 'auth') logger.error({ err: err.message, code, username: cloud.username }, 'uplink refused: bad credential (check cloud.password or enroll again)');
+      else logger.warn({ err: err.message, code }, 'uplink error');
+    });
     client.on('message', (topic, payload) => {
       if (topic === this.topic('ack')) this.onAck(payload);
     });

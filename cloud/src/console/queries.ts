@@ -3,29 +3,13 @@
 // for installers, the test events the commissioning CLI waits for.
 import { scopeFilter, type Located } from '../auth/scope.ts';
 import type { User } from '../auth/users.ts';
-import { INCIDENT_COLUMNS, toIncident, type Incident, type IncidentQuery, type IncidentRow } from '../incidents/incident.ts';
+import { listIncidents, type Incident, type IncidentQuery } from '../incidents/incident.ts';
 import { getAddress, route, type Address, type Unit } from '../routing/directory.ts';
 import type { Queryable, SqlParam } from '../store/store.ts';
 
-/** Open incidents first (most urgent level, then newest), then the rest newest first. */
+/** The incidents a user may see (all of them for an anonymous caller in open-access mode), newest first. */
 export async function listIncidentsFor(db: Queryable, user: User | null, query: IncidentQuery): Promise<Incident[]> {
-  const params: SqlParam[] = [];
-  const where: string[] = [user ? scopeFilter(user, params) : 'true'];
-  if (query.status) {
-    params.push(query.status);
-    where.push(`status = $${params.length}`);
-  }
-  if (query.unitId) {
-    params.push(query.unitId);
-    where.push(`unit_id = $${params.length}`);
-  }
-  params.push(query.limit);
-  const rows = await db.query<IncidentRow>(
-    `SELECT ${INCIDENT_COLUMNS} FROM incidents WHERE ${where.join(' AND ')}
-     ORDER BY raised_at DESC, id DESC LIMIT $${params.length}`,
-    params,
-  );
-  return rows.map(toIncident);
+  return listIncidents(db, query, user ? (params) => scopeFilter(user, params) : undefined);
 }
 
 type Time = Date | string;

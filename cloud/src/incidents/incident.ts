@@ -1,6 +1,6 @@
 // Incident as the API and console see it, and the SQL that reads it. Timestamps travel as epoch
 // milliseconds, like every time on the wire contract.
-import type { Queryable } from '../store/store.ts';
+import type { Queryable, SqlParam } from '../store/store.ts';
 
 /**
  * Lifecycle: raised → dispatched → acknowledged → on_site → resolved → closed, plus false_alarm and
@@ -149,10 +149,13 @@ export interface IncidentQuery {
   limit: number;
 }
 
-/** Newest first; id breaks ties between incidents raised in the same instant. */
-export async function listIncidents(db: Queryable, query: IncidentQuery): Promise<Incident[]> {
-  const params: (string | number)[] = [];
-  const where: string[] = [];
+/**
+ * Newest first; id breaks ties between incidents raised in the same instant. `scope` adds a
+ * condition (pushing its own parameters), e.g. a user's jurisdictions.
+ */
+export async function listIncidents(db: Queryable, query: IncidentQuery, scope?: (params: SqlParam[]) => string): Promise<Incident[]> {
+  const params: SqlParam[] = [];
+  const where: string[] = scope ? [scope(params)] : [];
   if (query.status) {
     params.push(query.status);
     where.push(`status = $${params.length}`);

@@ -4,13 +4,13 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import mqtt from 'mqtt';
 import { decodeMessage, encodeMessage, topicFor } from '@gridwatch/protocol';
 import { startCloud, type Cloud } from '../src/index.ts';
 import { alarmEvent, eventsMessage, nextMessage, waitFor } from './helpers.ts';
+import { freePort } from '../../test/support/ports.ts';
 
 const hasMosquitto = spawnSync('mosquitto', ['-h']).error === undefined;
 const GW = { gatewayId: 'gw-ext-01', site: 'sz-luohu', secret: 'external-secret-1' };
@@ -20,13 +20,6 @@ let broker: ChildProcess;
 let cloud: Cloud;
 let url: string;
 
-async function freePort(): Promise<number> {
-  const server = net.createServer().listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 before(async () => {
   if (!hasMosquitto) return;

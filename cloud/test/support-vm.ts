@@ -2,20 +2,14 @@
 // a real server speaking the InfluxDB v2 write API (/api/v2/write), read back via /api/v1/export.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { waitFor } from './helpers.ts';
+import { freePort } from '../../test/support/ports.ts';
 
 export const hasVictoriaMetrics = spawnSync('victoria-metrics', ['--version']).error === undefined;
 
-export async function freePort(): Promise<number> {
-  const server = net.createServer().listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+export { freePort };
 
 export interface ExportedSeries {
   metric: Record<string, string>;

@@ -14,6 +14,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { decodeMessage, topicFor } from '@gridwatch/protocol';
 import { resolveConfig, startAgent, type Agent } from '../src/index.ts';
 import { captureLogger, waitFor } from './helpers.ts';
+import { freePort } from '../../test/support/ports.ts';
 
 const hasTools = spawnSync('mosquitto', ['-h']).error === undefined && spawnSync('openssl', ['version']).error === undefined && spawnSync('mosquitto_passwd', ['-h']).error === undefined;
 const GW = { gatewayId: 'gw-tls-01', site: 'tls-site', secret: 'tls-gateway-secret-01' };
@@ -35,13 +36,6 @@ function makeCa(name: string, subject: string): void {
   openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.pem`, '-days', '2', '-subj', subject, '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
 }
 
-async function freePort(): Promise<number> {
-  const server = net.createServer().listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  const { port: p } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return p;
-}
 
 function tlsUrl(): string {
   return `mqtts://127.0.0.1:${port}`;

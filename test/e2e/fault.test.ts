@@ -7,7 +7,6 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
@@ -17,6 +16,7 @@ import { loadProfiles, type ModbusProfile } from '@gridwatch/firmware-profiles';
 import { ModbusDeviceSim, ModbusTcpSim } from '@gridwatch/sim';
 import { TcpProxy } from '../support/tcp-proxy.ts';
 import { edgeHealth, eventually, spawnEdge, type EdgeProcess } from '../support/processes.ts';
+import { freePort } from '../support/ports.ts';
 
 const hasMosquitto = spawnSync('mosquitto', ['-h']).error === undefined;
 const CYCLES = 30;
@@ -28,13 +28,6 @@ let brokerPort: number;
 let broker: ChildProcess | null = null;
 let cloud: Cloud;
 
-async function freePort(): Promise<number> {
-  const server = net.createServer().listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 async function startBroker(): Promise<void> {
   broker = spawn('mosquitto', ['-c', join(dir, 'mosquitto.conf')], { stdio: 'ignore' });

@@ -1,6 +1,7 @@
 // Health and metrics endpoints for the installer and for Prometheus.
 import { createServer, type Server } from 'node:http';
 import type { Registry } from 'prom-client';
+import { listen } from './listen.ts';
 
 export interface Health {
   status: 'ok' | 'degraded';
@@ -46,15 +47,7 @@ export class HttpServer {
       }
     });
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.options.port, this.options.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    const address = server.address();
-    this.boundPort = typeof address === 'object' && address !== null ? address.port : this.options.port;
+    this.boundPort = await listen(server, this.options.port, this.options.host);
   }
 
   async stop(): Promise<void> {

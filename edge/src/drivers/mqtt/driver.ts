@@ -7,6 +7,7 @@ import { Aedes, type AedesPublishPacket, type AuthenticateError, type Client } f
 import type { Logger } from 'pino';
 import type { BoundDevice } from '../../config.ts';
 import type { EdgeMetrics } from '../../metrics.ts';
+import { listen } from '../../http/listen.ts';
 import type { Command, Driver, FrameSink } from '../types.ts';
 import { downTopic, upTopic } from './topics.ts';
 
@@ -107,15 +108,7 @@ export class MqttDriver implements Driver {
       broker.handle(socket);
     });
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.options.port, this.options.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    const address = server.address();
-    this.boundPort = typeof address === 'object' && address !== null ? address.port : this.options.port;
+    this.boundPort = await listen(server, this.options.port, this.options.host);
   }
 
   /** Push transport: devices report on their own. */

@@ -15,6 +15,11 @@ export default tseslint.config(
     },
   },
   {
+    // Small functions with one job each (issue #16): the production code of the two apps.
+    files: ['cloud/src/**/*.ts', 'edge/src/**/*.ts'],
+    rules: { 'max-lines-per-function': ['error', { max: 80, skipBlankLines: true, skipComments: true }] },
+  },
+  {
     // Node-RED loads nodes as CommonJS.
     files: ['node-red/nodes/**/*.js'],
     languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly', fetch: 'readonly', AbortController: 'readonly', URLSearchParams: 'readonly' } },

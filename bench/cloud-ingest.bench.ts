@@ -14,9 +14,10 @@ import { createInterface } from 'node:readline';
 import { io as ioClient } from 'socket.io-client';
 import { encodeMessage, topicFor } from '@gridwatch/protocol';
 import { startCloud, type Incident } from '@gridwatch/cloud';
-import { alarmEvent, connectGateway, createTempDatabase, delay, eventsMessage, waitFor } from '../cloud/test/helpers.ts';
+import { alarmEvent, connectGateway, createTempDatabase, delay, eventsMessage, eventually } from '../cloud/test/helpers.ts';
 import { freePort } from '../cloud/test/support-vm.ts';
-import { percentile, report } from './report.ts';
+import { percentile } from './report.ts';
+import { atLeast, atMost, reportWithTargets } from './support/figures.ts';
 
 const seconds = Number(process.argv[2] ?? 10);
 const gatewayCount = Number(process.argv[3] ?? 4);
@@ -27,7 +28,7 @@ const vmDir = await mkdtemp(path.join(os.tmpdir(), 'gw-bench-vm-'));
 const vmPort = await freePort();
 const vmUrl = `http://127.0.0.1:${vmPort}`;
 const vm = spawn('victoria-metrics', ['-storageDataPath', vmDir, '-httpListenAddr', `127.0.0.1:${vmPort}`, '-retentionPeriod', '100y', '-loggerLevel', 'ERROR'], { stdio: 'ignore' });
-await waitFor('victoria-metrics', async () => ((await fetch(`${vmUrl}/health`).catch(() => null))?.ok ? true : undefined), 15_000);
+await eventually('victoria-metrics', async () => ((await fetch(`${vmUrl}/health`).catch(() => null))?.ok ? true : undefined), 15_000);
 const db = await createTempDatabase();
 const cloud = await startCloud({ httpPort: 0, mqttPort: 0, databaseUrl: db.url, logLevel: 'silent', influxUrl: vmUrl, influxBucket: 'bench' });
 
@@ -37,7 +38,7 @@ async function offerLoad(gateways: { gatewayId: string; site: string; secret: st
   const lines = createInterface({ input: child.stdout! });
   const messages: Record<string, unknown>[] = [];
   lines.on('line', (line) => messages.push(JSON.parse(line) as Record<string, unknown>));
-  await waitFor('load generator ready', () => (messages.some((m) => m.ready) ? true : undefined), 15_000);
+  await eventually('load generator ready', () => (messages.some((m) => m.ready) ? true : undefined), 15_000);
   await during();
   child.kill('SIGTERM');
   await new Promise((resolve) => child.once('exit', resolve));
@@ -63,7 +64,7 @@ try {
   const started = performance.now();
   const published = await offerLoad(gateways, 0, () => delay(seconds * 1000));
   await cloud.telemetry?.flush();
-  await waitFor('TSDB confirmed every reading', async () => ((await written()) - before >= published ? true : undefined), 60_000);
+  await eventually('TSDB confirmed every reading', async () => ((await written()) - before >= published ? true : undefined), 60_000);
   const elapsed = (performance.now() - started) / 1000;
   const readingsPerS = ((await written()) - before) / elapsed;
   console.error(`phase 1: ${published} readings published in ${seconds} s, all confirmed after ${elapsed.toFixed(1)} s`);
@@ -89,16 +90,16 @@ try {
       await alarmClient.publishAsync(topicFor(alarmGw, 'events'), encodeMessage('events', eventsMessage(alarmGw.gatewayId, [event])), { qos: 1 });
       await delay(100);
     }
-    await waitFor('every alarm on the socket', () => (sentAt.size === 0 ? true : undefined), 30_000).catch(() => undefined);
+    await eventually('every alarm on the socket', () => (sentAt.size === 0 ? true : undefined), 30_000).catch(() => undefined);
   });
   socket.close();
   await alarmClient.endAsync();
   const sorted = latencies.sort((a, b) => a - b);
   console.error(`phase 2: ${sorted.length} alarms under ${offered} offered readings (${ALARM_LOAD}/s target); p50 ${percentile(sorted, 50).toFixed(1)} ms, max ${sorted.at(-1)?.toFixed(1)} ms`);
   if (sentAt.size > 0) throw new Error(`${sentAt.size} alarms never reached the socket`);
-  report('cloud-ingest', [
-    { metric: 'readings_per_s', value: readingsPerS, unit: 'readings/s' },
-    { metric: 'alarm_to_socket_p99_ms', value: percentile(sorted, 99), unit: 'ms' },
+  reportWithTargets('cloud-ingest', [
+    atLeast('readings_per_s', readingsPerS, 'readings/s', 100_000),
+    atMost('alarm_to_socket_p99_ms', percentile(sorted, 99), 'ms', 250),
   ]);
 } finally {
   await cloud.stop();

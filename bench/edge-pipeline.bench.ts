@@ -66,7 +66,8 @@ for (let i = 0; i < 2000; i++) {
   const device = i % DEVICES;
   const high = Math.floor(i / DEVICES) % 2 === 0;
   const start = performance.now();
-  pipeline(frame(device, high ? 60 : 0, t++));
+  // The pipeline's promise resolves when the frame's events are committed (group commit).
+  await pipeline(frame(device, high ? 60 : 0, t++));
   latencies.push(performance.now() - start);
 }
 latencies.sort((a, b) => a - b);

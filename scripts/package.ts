@@ -10,8 +10,15 @@ import { build } from 'esbuild';
 const ROOT = resolve(import.meta.dirname, '..');
 const APPS = {
   // The edge package also carries the device simulators, for demo gateways and commissioning drills.
-  edge: { workspaces: ['edge', 'protocol', 'firmware-profiles', 'sim'], bin: 'gridwatch-edge', extraEntries: { 'gridwatch-sim': 'sim/src/cli.ts' } },
-  cloud: { workspaces: ['cloud', 'protocol', 'firmware-profiles'], bin: 'gridwatch-cloud', extraEntries: {} },
+  // `bin` names the bundle file; `commands` are the installed command names, the same as a checkout's
+  // `npx` names (edge/, cloud/, sim/ package.json "bin").
+  edge: {
+    workspaces: ['edge', 'protocol', 'firmware-profiles', 'sim'],
+    bin: 'gridwatch-edge',
+    extraEntries: { 'gridwatch-sim': 'sim/src/cli.ts' },
+    commands: { gridwatch: 'gridwatch-edge', 'gridwatch-sim': 'gridwatch-sim' },
+  },
+  cloud: { workspaces: ['cloud', 'protocol', 'firmware-profiles'], bin: 'gridwatch-cloud', extraEntries: {}, commands: { 'gridwatch-cloud': 'gridwatch-cloud' } },
 } as const;
 type App = keyof typeof APPS;
 
@@ -37,7 +44,7 @@ export function externalDependencies(app: App): Record<string, string> {
 }
 
 export async function packageApp(app: App, out: string, options: { withNodeModules: boolean }): Promise<void> {
-  const { bin, extraEntries } = APPS[app];
+  const { bin } = APPS[app];
   const manifest = readJson<PackageJson>(join(ROOT, app, 'package.json'));
   const dependencies = externalDependencies(app);
   rmSync(out, { recursive: true, force: true });
@@ -62,7 +69,7 @@ export async function packageApp(app: App, out: string, options: { withNodeModul
   console.log('[2/3] copying assets and manifest');
   writeFileSync(
     join(out, 'package.json'),
-    `${JSON.stringify({ name: `gridwatch-${app}`, version: manifest.version, description: manifest.description, private: true, type: 'module', license: 'Apache-2.0', engines: { node: '>=20.19' }, bin: Object.fromEntries([bin, ...Object.keys(extraEntries)].map((name) => [name, `dist/${name}.mjs`])), dependencies }, null, 2)}\n`,
+    `${JSON.stringify({ name: `gridwatch-${app}`, version: manifest.version, description: manifest.description, private: true, type: 'module', license: 'Apache-2.0', engines: { node: '>=20.19' }, bin: Object.fromEntries(Object.entries(APPS[app].commands).map(([command, file]) => [command, `dist/${file}.mjs`])), dependencies }, null, 2)}\n`,
   );
   if (app === 'edge') cpSync(join(ROOT, 'firmware-profiles', 'profiles'), join(out, 'profiles'), { recursive: true });
   if (app === 'cloud') {

@@ -17,7 +17,7 @@ let published = 0;
 process.once('SIGTERM', () => (running = false));
 
 const clients = await Promise.all(
-  args.gateways.map((gw) => mqtt.connectAsync(args.mqttUrl, { username: gw.gatewayId, password: gw.secret, clientId: `${gw.gatewayId}-load`, reconnectPeriod: 0 })),
+  args.gateways.map((gw) => mqtt.connectAsync(args.mqttUrl, { username: gw.gatewayId, password: gw.secret, clientId: gw.gatewayId, reconnectPeriod: 0 })),
 );
 console.log(JSON.stringify({ ready: true }));
 

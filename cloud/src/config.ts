@@ -1,6 +1,11 @@
 // Typed cloud configuration. One place holds the defaults so `serve`, tests and the demo agree.
 // Anything from outside (CLI flags, GRIDWATCH_* env) goes through resolveConfig, which names the
 // offending field instead of failing later at listen or connect time.
+import { DEFAULT_ACK_POLICY, parseAckPolicy, type AckPolicy } from './incidents/ack-policy.ts';
+import { DEFAULT_ALARM_POLICY, parseAlarmPolicy, type AlarmPolicy, type AlarmPolicyInput } from './incidents/policy.ts';
+import { DEFAULT_DEADLINES, type DeadlineTable, type LevelDeadlines } from './incidents/deadline-table.ts';
+import { MEMORY_DATA_DIR } from './store/pglite.ts';
+export { DEFAULT_DEADLINES, type DeadlineTable, type LevelDeadlines };
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -33,6 +38,18 @@ export interface CloudConfig {
   deadlines: DeadlineTable;
   /** Alarm types whose device `clear` closes the incident by itself ('*' = every type). */
   autoCloseTypes: string[];
+  /**
+   * Per level / alarm type: whether an alarm that clears by itself stays open as "returned,
+   * unacknowledged" until staff acknowledge it (ISA-18.2; default levels 1–2). Object or JSON text:
+   * { "levels": { "3": true }, "types": { "tamper": false } }.
+   */
+  ackPolicy: AckPolicy;
+  /** Alarm management policy (chattering, floods, correlation, verification, maintenance deadlines): object, JSON text or a JSON file path (docs/ALARM-MANAGEMENT.md). */
+  alarmPolicy: AlarmPolicy;
+  /** A gateway offline (last will, or silent past heartbeatTimeoutS) for longer than this opens an incident; 0 = at once. */
+  gatewayOfflineHoldOffS: number;
+  /** Flap suppression: the offline incident closes once the gateway has been back this long; 0 = at once. */
+  gatewayRestoreS: number;
   /** How often each process's ticker claims due deadlines and webhook deliveries. */
   tickMs: number;
   /** A gateway silent this long (no status, event or telemetry) becomes an incident; 0 = off. */
@@ -46,6 +63,11 @@ export interface CloudConfig {
   influxToken: string | null;
   influxOrg: string;
   influxBucket: string;
+  /**
+   * Write API of the TSDB: 'v2' = /api/v2/write (InfluxDB 2/3, 1.8+, VictoriaMetrics), 'v1' =
+   * /write?db=<influxBucket> (InfluxDB 1.x before 1.8); with v1 influxToken is `user:password`.
+   */
+  influxApi: 'v2' | 'v1';
   /** MQTT v5 shared-subscription group for ingest on an external broker (`$share/<group>/…`); null = plain. */
   ingestShareGroup: string | null;
   /** CAP 1.2 `sender` of rendered alerts. */
@@ -64,27 +86,48 @@ export interface CloudConfig {
   sessionSecret: string | null;
   /** Mark the session cookie Secure (set when the console is served over HTTPS). */
   secureCookies: boolean;
+  /**
+   * Key of the HMAC-SHA-256 hash of gateway secrets (>= 32 chars; from a file or env, never the
+   * database it protects); null = a random key kept in the database (demo, single installs).
+   */
+  gatewayPepper: string | null;
+  /** MQTT over TLS port of the embedded broker (needs tlsCert and tlsKey); null = no TLS listener. */
+  mqttsPort: number | null;
+  /** PEM files of the broker's TLS certificate chain and key (`gridwatch-cloud certs` makes them). */
+  tlsCert: string | null;
+  tlsKey: string | null;
+  /** Embedded broker limits before authentication (see protocol/src/mqtt-limits.ts). */
+  mqttConnectTimeoutMs: number;
+  mqttMaxPendingPerAddress: number;
+  mqttMaxPacketBytes: number;
+  /** MQTT authentication failures per client address before exponential back-off starts. */
+  mqttFailuresBeforeBackoff: number;
+  mqttBackoffBaseMs: number;
+  /** Console logins: failures per username and per client address within loginWindowS, then 429. */
+  loginMaxFailuresPerUser: number;
+  loginMaxFailuresPerAddress: number;
+  loginWindowS: number;
+  /** Human password hashes (scrypt 128 MiB) running at once, and waiting at most; beyond: 503. */
+  passwordHashConcurrency: number;
+  passwordHashQueue: number;
+  /** Bearer token for /metrics when httpHost is not loopback; null = the admin token. */
+  metricsToken: string | null;
+  /**
+   * Mosquitto's dynamic-security admin login on brokerUrl: when set, the cloud manages gateway
+   * credentials, client ids and topic rules in Mosquitto (broker/dynsec.ts).
+   */
+  dynsecUsername: string | null;
+  dynsecPassword: string | null;
 }
 
-export interface LevelDeadlines {
-  ackS: number;
-  onSiteS: number;
-  resolveS: number;
-}
-export type DeadlineTable = Record<1 | 2 | 3 | 4 | 5, LevelDeadlines>;
 
 /** What callers may pass to startCloud/resolveConfig: every field optional, deadlines per level partial. */
-export type CloudConfigInput = Partial<Omit<CloudConfig, 'deadlines'>> & {
+export type CloudConfigInput = Partial<Omit<CloudConfig, 'deadlines' | 'ackPolicy' | 'alarmPolicy'>> & {
+  alarmPolicy?: AlarmPolicyInput | string;
   deadlines?: Partial<Record<1 | 2 | 3 | 4 | 5, Partial<LevelDeadlines>>> | string;
+  ackPolicy?: { levels?: Partial<Record<1 | 2 | 3 | 4 | 5, boolean>>; types?: Record<string, boolean> } | string;
 };
 
-export const DEFAULT_DEADLINES: Readonly<DeadlineTable> = Object.freeze({
-  1: { ackS: 60, onSiteS: 300, resolveS: 3600 },
-  2: { ackS: 120, onSiteS: 600, resolveS: 7200 },
-  3: { ackS: 300, onSiteS: 1800, resolveS: 14400 },
-  4: { ackS: 900, onSiteS: 3600, resolveS: 86400 },
-  5: { ackS: 3600, onSiteS: 14400, resolveS: 259200 },
-});
 
 export const DEFAULT_CONFIG: Readonly<CloudConfig> = Object.freeze({
   httpHost: '127.0.0.1',
@@ -100,6 +143,10 @@ export const DEFAULT_CONFIG: Readonly<CloudConfig> = Object.freeze({
   logLevel: 'info',
   deadlines: DEFAULT_DEADLINES,
   autoCloseTypes: ['*'],
+  ackPolicy: DEFAULT_ACK_POLICY,
+  alarmPolicy: DEFAULT_ALARM_POLICY,
+  gatewayOfflineHoldOffS: 60,
+  gatewayRestoreS: 10,
   tickMs: 1000,
   heartbeatTimeoutS: 0,
   adminToken: null,
@@ -108,6 +155,7 @@ export const DEFAULT_CONFIG: Readonly<CloudConfig> = Object.freeze({
   influxToken: null,
   influxOrg: 'gridwatch',
   influxBucket: 'gridwatch',
+  influxApi: 'v2',
   ingestShareGroup: null,
   capSender: 'gridwatch@localhost',
   leaseS: 30,
@@ -116,9 +164,26 @@ export const DEFAULT_CONFIG: Readonly<CloudConfig> = Object.freeze({
   openAccess: true,
   sessionSecret: null,
   secureCookies: false,
+  gatewayPepper: null,
+  mqttsPort: null,
+  tlsCert: null,
+  tlsKey: null,
+  mqttConnectTimeoutMs: 10_000,
+  mqttMaxPendingPerAddress: 256,
+  mqttMaxPacketBytes: 1024 * 1024 + 64 * 1024,
+  mqttFailuresBeforeBackoff: 10,
+  mqttBackoffBaseMs: 1000,
+  loginMaxFailuresPerUser: 10,
+  loginMaxFailuresPerAddress: 50,
+  loginWindowS: 900,
+  passwordHashConcurrency: 2,
+  passwordHashQueue: 16,
+  metricsToken: null,
+  dynsecUsername: null,
+  dynsecPassword: null,
 });
 
-export const MEMORY_DATA_DIR = 'memory://';
+export { MEMORY_DATA_DIR };
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -202,6 +267,27 @@ function typeList(field: string, value: unknown): string[] {
   return list as string[];
 }
 
+function oneOf<T extends string>(field: string, value: unknown, allowed: readonly T[]): T {
+  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) throw new ConfigError(`${field}: expected one of ${allowed.join(', ')}`);
+  return value as T;
+}
+
+function ackPolicy(value: unknown): AckPolicy {
+  try {
+    return parseAckPolicy(value);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+}
+
+function alarmPolicy(value: unknown): AlarmPolicy {
+  try {
+    return parseAlarmPolicy(value);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+}
+
 function bool(field: string, value: unknown): boolean {
   if (typeof value === 'boolean') return value;
   if (value === 'true' || value === '1') return true;
@@ -233,6 +319,10 @@ export function resolveConfig(input: Partial<Record<keyof CloudConfig, unknown>>
     logLevel: logLevel as LogLevel,
     deadlines: deadlines(pick('deadlines')),
     autoCloseTypes: typeList('autoCloseTypes', pick('autoCloseTypes')),
+    ackPolicy: ackPolicy(pick('ackPolicy')),
+    alarmPolicy: input.alarmPolicy === undefined ? DEFAULT_ALARM_POLICY : alarmPolicy(input.alarmPolicy),
+    gatewayOfflineHoldOffS: integer('gatewayOfflineHoldOffS', pick('gatewayOfflineHoldOffS'), 0, 86_400),
+    gatewayRestoreS: integer('gatewayRestoreS', pick('gatewayRestoreS'), 0, 86_400),
     tickMs: integer('tickMs', pick('tickMs'), 20, 60_000),
     heartbeatTimeoutS: integer('heartbeatTimeoutS', pick('heartbeatTimeoutS'), 0, 86_400),
     adminToken: optionalText('adminToken', pick('adminToken')),
@@ -241,6 +331,7 @@ export function resolveConfig(input: Partial<Record<keyof CloudConfig, unknown>>
     influxToken: optionalText('influxToken', pick('influxToken')),
     influxOrg: text('influxOrg', pick('influxOrg')),
     influxBucket: text('influxBucket', pick('influxBucket')),
+    influxApi: oneOf('influxApi', pick('influxApi'), ['v2', 'v1'] as const),
     ingestShareGroup: optionalText('ingestShareGroup', pick('ingestShareGroup')),
     capSender: text('capSender', pick('capSender')),
     leaseS: integer('leaseS', pick('leaseS'), 1, 3600),
@@ -249,7 +340,31 @@ export function resolveConfig(input: Partial<Record<keyof CloudConfig, unknown>>
     openAccess: bool('openAccess', pick('openAccess')),
     sessionSecret: optionalText('sessionSecret', pick('sessionSecret')),
     secureCookies: bool('secureCookies', pick('secureCookies')),
+    gatewayPepper: optionalText('gatewayPepper', pick('gatewayPepper')),
+    mqttsPort: pick('mqttsPort') === null ? null : port('mqttsPort', pick('mqttsPort')),
+    tlsCert: optionalText('tlsCert', pick('tlsCert')),
+    tlsKey: optionalText('tlsKey', pick('tlsKey')),
+    mqttConnectTimeoutMs: integer('mqttConnectTimeoutMs', pick('mqttConnectTimeoutMs'), 100, 300_000),
+    mqttMaxPendingPerAddress: integer('mqttMaxPendingPerAddress', pick('mqttMaxPendingPerAddress'), 1, 1_000_000),
+    mqttMaxPacketBytes: integer('mqttMaxPacketBytes', pick('mqttMaxPacketBytes'), 1024, 256 * 1024 * 1024),
+    mqttFailuresBeforeBackoff: integer('mqttFailuresBeforeBackoff', pick('mqttFailuresBeforeBackoff'), 1, 1_000_000),
+    mqttBackoffBaseMs: integer('mqttBackoffBaseMs', pick('mqttBackoffBaseMs'), 10, 3_600_000),
+    loginMaxFailuresPerUser: integer('loginMaxFailuresPerUser', pick('loginMaxFailuresPerUser'), 1, 1_000_000),
+    loginMaxFailuresPerAddress: integer('loginMaxFailuresPerAddress', pick('loginMaxFailuresPerAddress'), 1, 1_000_000),
+    loginWindowS: integer('loginWindowS', pick('loginWindowS'), 1, 86_400),
+    passwordHashConcurrency: integer('passwordHashConcurrency', pick('passwordHashConcurrency'), 1, 64),
+    passwordHashQueue: integer('passwordHashQueue', pick('passwordHashQueue'), 0, 10_000),
+    metricsToken: optionalText('metricsToken', pick('metricsToken')),
+    dynsecUsername: optionalText('dynsecUsername', pick('dynsecUsername')),
+    dynsecPassword: optionalText('dynsecPassword', pick('dynsecPassword')),
   };
+  if (config.dynsecUsername !== null && (config.brokerUrl === null || config.dynsecPassword === null)) {
+    throw new ConfigError('dynsecUsername: needs brokerUrl (the Mosquitto broker) and dynsecPassword');
+  }
+  if (config.gatewayPepper !== null && config.gatewayPepper.length < 32) throw new ConfigError('gatewayPepper: at least 32 characters');
+  if (config.mqttsPort !== null && (config.tlsCert === null || config.tlsKey === null)) {
+    throw new ConfigError('mqttsPort: needs tlsCert and tlsKey (create them with `gridwatch-cloud certs`)');
+  }
   if (config.sessionSecret !== null && config.sessionSecret.length < 32) throw new ConfigError('sessionSecret: at least 32 characters');
   if (config.ingestShareGroup !== null && !/^[A-Za-z0-9_-]{1,64}$/.test(config.ingestShareGroup)) {
     throw new ConfigError('ingestShareGroup: expected 1-64 of A-Z a-z 0-9 _ -');
@@ -272,4 +387,26 @@ export function configFromEnv(env: NodeJS.ProcessEnv): Partial<Record<keyof Clou
     if (value !== undefined && value !== '') out[key] = value;
   }
   return out;
+}
+
+/** Secrets that may come from a file (`--<flag>-file`, GRIDWATCH_<KEY>_FILE) instead of argv. */
+export const SECRET_KEYS = ['adminToken', 'emqxSecret', 'ingestPassword', 'influxToken', 'sessionSecret', 'gatewayPepper', 'metricsToken', 'dynsecPassword'] as const satisfies readonly (keyof CloudConfig)[];
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/**
+ * Why this configuration must not serve, or null. Reachable from the network (httpHost not
+ * loopback) the cloud needs open access off and an admin token; the loopback demo needs neither.
+ */
+export function exposureProblem(config: CloudConfig): string | null {
+  if (isLoopback(config.httpHost)) return null;
+  if (config.openAccess) {
+    return `httpHost ${config.httpHost} is reachable from the network with open access on (anyone could read and act on incidents): pass --open-access false (GRIDWATCH_OPEN_ACCESS=false), or bind --http-host 127.0.0.1`;
+  }
+  if (config.adminToken === null) {
+    return `httpHost ${config.httpHost} is reachable from the network without an admin token: pass --admin-token-file <file> (or set GRIDWATCH_ADMIN_TOKEN / GRIDWATCH_ADMIN_TOKEN_FILE)`;
+  }
+  return null;
 }

@@ -1,9 +1,10 @@
 export { startCloud, unitTopic, type Cloud, type Directory } from './cloud.ts';
 export { DEFAULT_CONFIG, ConfigError, MEMORY_DATA_DIR, configFromEnv, envName, resolveConfig, type CloudConfig, type CloudConfigInput, type LogLevel } from './config.ts';
 export { GatewayError, GatewayRegistry, type GatewayRecord, type NewGateway } from './gateways/registry.ts';
+export { allowCommunities, getPlacement, placeDevice, PlacementError, type GatewayPlacement } from './gateways/placement.ts';
 export { INCIDENT_STATUSES, type Incident, type IncidentStatus } from './incidents/incident.ts';
 export { INCIDENT_EVENT, DISPATCH_EVENT, type DispatchPush } from './console/live.ts';
-export { signWebhook, verifyWebhook, SIGNATURE_HEADER, TIMESTAMP_HEADER, DELIVERY_HEADER } from './dispatch/webhook.ts';
+export { signWebhook, verifyWebhook, SIGNATURE_HEADER, TIMESTAMP_HEADER, DELIVERY_HEADER } from './dispatch/channels/webhook/sign.ts';
 export type { DispatchMessage } from './dispatch/queue.ts';
 export type { ConsumerCredentials, NewConsumer } from './dispatch/consumers.ts';
 export { ACTIONS, type Action } from './incidents/lifecycle.ts';

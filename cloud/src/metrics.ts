@@ -11,7 +11,13 @@ export type RejectReason =
   | 'version'
   | 'schema'
   | 'event_schema'
-  | 'event_id';
+  | 'event_id'
+  /** The store refused the event (not a transient error): rejected by id, the rest of the batch committed. */
+  | 'store'
+  /** The event names an address outside the gateway's communities or other than the one on record (placement.ts). */
+  | 'foreign_address'
+  /** The event names no address and the cloud has none on record for its device (placement.ts). */
+  | 'unplaced_device';
 
 export class CloudMetrics {
   readonly registry = new Registry();

@@ -13,3 +13,15 @@ test('defaults, env names and validation naming the field', () => {
   assert.throws(() => resolveConfig({ brokerUrl: 'mqtt://broker:1883' }), /^ConfigError: ingestUsername:/);
   assert.throws(() => resolveConfig({ httpPrt: 1 } as never), /^ConfigError: httpPrt: unknown/);
 });
+
+test('exposure: a non-loopback httpHost needs open access off and an admin token; loopback needs neither', async () => {
+  const { exposureProblem, isLoopback } = await import('../src/config.ts');
+  assert.equal(exposureProblem(resolveConfig()), null, 'the loopback demo');
+  assert.match(exposureProblem(resolveConfig({ httpHost: '0.0.0.0' })) ?? '', /--open-access false/);
+  assert.match(exposureProblem(resolveConfig({ httpHost: '0.0.0.0', openAccess: false })) ?? '', /--admin-token-file/);
+  assert.equal(exposureProblem(resolveConfig({ httpHost: '0.0.0.0', openAccess: false, adminToken: 'a-token' })), null);
+  assert.deepEqual(['127.0.0.1', '127.8.0.1', '::1', 'localhost', '0.0.0.0', '10.0.0.1'].map(isLoopback), [true, true, true, true, false, false]);
+  assert.throws(() => resolveConfig({ gatewayPepper: 'short' }), /^ConfigError: gatewayPepper: at least 32/);
+  assert.throws(() => resolveConfig({ mqttsPort: 8883 }), /^ConfigError: mqttsPort: needs tlsCert and tlsKey/);
+  assert.throws(() => resolveConfig({ dynsecUsername: 'admin' }), /^ConfigError: dynsecUsername: needs brokerUrl/);
+});

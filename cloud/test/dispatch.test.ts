@@ -11,7 +11,7 @@ import type { MqttClient } from 'mqtt';
 import { io as ioClient, type Socket } from 'socket.io-client';
 import { encodeMessage, topicFor } from '@gridwatch/protocol';
 import { startCloud, verifyWebhook, SIGNATURE_HEADER, TIMESTAMP_HEADER, DELIVERY_HEADER, DISPATCH_EVENT, type Cloud, type DispatchPush, type Incident, type AuditEntry, type DispatchMessage } from '../src/index.ts';
-import { alarmEvent, connectGateway, createTempDatabase, delay, eventsMessage, waitFor, type TempDatabase } from './helpers.ts';
+import { alarmEvent, connectGateway, createTempDatabase, delay, eventsMessage, eventually, type TempDatabase } from './helpers.ts';
 
 const GW = { gatewayId: 'gw-route-01', site: 'sz-futian', secret: 'routing-secret-01' };
 const ADMIN = 'admin-token-for-tests';
@@ -51,6 +51,9 @@ before(async () => {
     deadlines: { 2: { ackS: 1.5 } },
     tickMs: 100,
     webhookBackoffMs: 200,
+    // The supervision case proves the 20 s reporting bound, not the hold-off (its own test).
+    gatewayOfflineHoldOffS: 1,
+    gatewayRestoreS: 0,
   });
   await cloud.gateways.addGateway(GW);
   gateway = await connectGateway(cloud.mqttUrl, GW.gatewayId, GW.secret);
@@ -92,7 +95,7 @@ async function publishAlarm(overrides: Parameters<typeof alarmEvent>[2]): Promis
 }
 
 async function incidentOf(eventId: string): Promise<Incident> {
-  const id = await waitFor(`incident for ${eventId}`, async () => {
+  const id = await eventually(`incident for ${eventId}`, async () => {
     const rows = await cloud.store.query<{ incident_id: string | null }>('SELECT incident_id FROM events WHERE event_id = $1', [eventId]);
     return rows[0]?.incident_id ? Number(rows[0].incident_id) : undefined;
   });
@@ -137,9 +140,9 @@ test('a smoke alarm in building FT-B001 reaches the grid worker of its grid; a m
   assert.equal(incident.unitId, 'grid-g01');
   assert.equal(incident.building, 'FT-B001');
   assert.equal(incident.grid, 'FT-G01');
-  await waitFor('dispatch on socket.io', () => pushed.find((p) => p.incident.id === incident.id && p.unitId === 'grid-g01' && p.kind === 'dispatch'));
+  await eventually('dispatch on socket.io', () => pushed.find((p) => p.incident.id === incident.id && p.unitId === 'grid-g01' && p.kind === 'dispatch'));
 
-  const escalated = await waitFor(
+  const escalated = await eventually(
     'escalation to the community',
     async () => {
       const now = (await call<Incident>('GET', `/api/v1/incidents/${incident.id}`)).body;
@@ -152,13 +155,20 @@ test('a smoke alarm in building FT-B001 reaches the grid worker of its grid; a m
   assert.match(first?.note ?? '', /ack deadline missed at grid \(grid-g01\); escalated to community comm-c01/);
   assert.equal(first?.actor, 'system');
   assert.ok(escalated.tier !== 'grid');
-  await waitFor('escalation on socket.io', () => pushed.find((p) => p.incident.id === incident.id && p.unitId === 'comm-c01' && p.kind === 'escalation'));
+  await eventually('escalation on socket.io', () => pushed.find((p) => p.incident.id === incident.id && p.unitId === 'comm-c01' && p.kind === 'escalation'));
   // Acknowledging stops the climb.
   const ack = await call<Incident>('POST', `/api/v1/incidents/${incident.id}/actions`, { action: 'acknowledge', actor: 'wang.wei', note: 'on my way' });
   assert.equal(ack.status, 200);
   assert.equal(ack.body.status, 'acknowledged');
   const level = ack.body.escalations;
-  await delay(2000);
+  // No ack deadline is left to fire (the acknowledgement cancelled it in its transaction) and none
+  // fired after the acknowledgement, so the climb cannot go on; no sleep needed to see it.
+  const climbing = await cloud.store.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM deadlines d JOIN incidents i ON i.id = d.incident_id
+     WHERE d.incident_id = $1 AND d.kind = 'ack' AND ((d.fired_at IS NULL AND d.cancelled_at IS NULL) OR d.fired_at > i.acknowledged_at)`,
+    [incident.id],
+  );
+  assert.equal(climbing[0]?.n, 0, 'no ack deadline pending or fired after the acknowledgement');
   assert.equal((await call<Incident>('GET', `/api/v1/incidents/${incident.id}`)).body.escalations, level);
 });
 
@@ -192,7 +202,7 @@ test('a consumer that claims and never acks gets the message again after the lea
 });
 
 test('webhook deliveries are signed with HMAC-SHA256 and retried after a failure', async () => {
-  const valid = await waitFor('two webhook deliveries, one retried', () => (deliveries.length >= 2 ? deliveries : undefined), 10_000);
+  const valid = await eventually('two webhook deliveries, one retried', () => (deliveries.length >= 2 ? deliveries : undefined), 10_000);
   assert.ok(valid.every((d) => d.valid), 'every signature verifies with the consumer secret');
   assert.equal(valid[0]!.id, valid[1]!.id, 'the failed delivery was retried with the same id');
   assert.equal(verifyWebhook(webhookSecret, String(Date.now()), '{"forged":true}', 'sha256=00'), false);
@@ -235,11 +245,11 @@ test('every incident renders as a CAP 1.2 alert; the OpenAPI document describes 
     /<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2">/,
     new RegExp(`<identifier>gridwatch-incident-${id}</identifier>`),
     /<sender>gridwatch@localhost<\/sender>/,
-    /<sent>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00<\/sent>/,
+    /<sent>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d-00:00<\/sent>/,
     /<status>Actual<\/status>/,
     /<msgType>Alert<\/msgType>/,
     /<scope>Restricted<\/scope>/,
-    /<info>[\s\S]*<category>Fire<\/category>[\s\S]*<event>smoke<\/event>[\s\S]*<urgency>Immediate<\/urgency>[\s\S]*<severity>Extreme<\/severity>[\s\S]*<certainty>Likely<\/certainty>[\s\S]*<area>\s*<areaDesc>FT \/ FT-S01 \/ FT-C01 \/ FT-G02 \/ FT-B005<\/areaDesc>/,
+    /<info>[\s\S]*<category>Fire<\/category>[\s\S]*<event>Smoke<\/event>[\s\S]*<urgency>Immediate<\/urgency>[\s\S]*<severity>Extreme<\/severity>[\s\S]*<certainty>Likely<\/certainty>[\s\S]*<area>\s*<areaDesc>FT \/ FT-S01 \/ FT-C01 \/ FT-G02 \/ FT-B005<\/areaDesc>/,
   ]) {
     assert.match(xml, pattern);
   }
@@ -255,11 +265,11 @@ test('a gateway gone (its last will) becomes an incident within 20 s, and closes
   await cloud.gateways.addGateway(gw);
   const status = (state: 'online' | 'offline'): Buffer => Buffer.from(encodeMessage('status', { v: 1, gatewayId: gw.gatewayId, state, t: Date.now() }));
   const mqtt = await import('mqtt');
-  const client = await mqtt.default.connectAsync(cloud.mqttUrl, { username: gw.gatewayId, password: gw.secret, reconnectPeriod: 0, will: { topic: topicFor(gw, 'status'), payload: status('offline'), qos: 1, retain: true } }, false);
+  const client = await mqtt.default.connectAsync(cloud.mqttUrl, { username: gw.gatewayId, password: gw.secret, clientId: gw.gatewayId, reconnectPeriod: 0, will: { topic: topicFor(gw, 'status'), payload: status('offline'), qos: 1, retain: true } }, false);
   await client.publishAsync(topicFor(gw, 'status'), status('online'), { qos: 1, retain: true });
   const started = Date.now();
   client.stream.destroy();
-  const incident = await waitFor(
+  const incident = await eventually(
     'gateway offline incident',
     async () => (await cloud.store.query<{ id: string }>("SELECT id FROM incidents WHERE gateway_id = $1 AND alarm_type = 'gateway_offline' AND open", [gw.gatewayId]))[0],
     20_000,
@@ -267,6 +277,6 @@ test('a gateway gone (its last will) becomes an incident within 20 s, and closes
   assert.ok(Date.now() - started < 20_000);
   const back = await connectGateway(cloud.mqttUrl, gw.gatewayId, gw.secret);
   await back.publishAsync(topicFor(gw, 'status'), status('online'), { qos: 1, retain: true });
-  await waitFor('offline incident cleared', async () => ((await call<Incident>('GET', `/api/v1/incidents/${incident.id}`)).body.status === 'cleared' ? true : undefined));
+  await eventually('offline incident cleared', async () => ((await call<Incident>('GET', `/api/v1/incidents/${incident.id}`)).body.status === 'cleared' ? true : undefined));
   await back.endAsync();
 });

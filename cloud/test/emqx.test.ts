@@ -32,14 +32,30 @@ async function hook(path: 'auth' | 'acl', body: unknown, secret: string | null =
   return [res.status, await res.json()];
 }
 
-test('CONNECT: a gateway with its secret is allowed; a wrong secret or unknown id is denied', async () => {
+test('CONNECT: a gateway with its secret and its own id as client id is allowed; anything else is denied', async () => {
   const allow = { result: 'allow', is_superuser: false };
   const deny = { result: 'deny', is_superuser: false };
-  assert.deepEqual(await hook('auth', { clientid: 'c1', username: GW.gatewayId, password: GW.secret, peerhost: '10.0.0.5' }), [200, allow]);
-  assert.deepEqual(await hook('auth', { clientid: 'c1', username: GW.gatewayId, password: 'wrong-secret!', peerhost: '10.0.0.5' }), [200, deny]);
-  assert.deepEqual(await hook('auth', { clientid: 'c2', username: 'gw-nobody', password: 'whatever-secret', peerhost: '10.0.0.6' }), [200, deny]);
-  assert.deepEqual(await hook('auth', { clientid: 'i', username: 'ingest', password: 'ingest-password-1', peerhost: '10.0.0.2' }), [200, allow]);
-  assert.deepEqual(await hook('auth', { clientid: 'i', username: 'ingest', password: 'nope', peerhost: '10.0.0.2' }), [200, deny]);
+  assert.deepEqual(await hook('auth', { clientid: GW.gatewayId, username: GW.gatewayId, password: GW.secret, peerhost: '10.0.0.5' }), [200, allow]);
+  assert.deepEqual(await hook('auth', { clientid: GW.gatewayId, username: GW.gatewayId, password: 'wrong-secret!', peerhost: '10.0.0.5' }), [200, deny]);
+  assert.deepEqual(await hook('auth', { clientid: 'gw-nobody', username: 'gw-nobody', password: 'whatever-secret', peerhost: '10.0.0.6' }), [200, deny]);
+  // Identity binding: GW's own credential with OTHER's client id (a takeover attempt), or none.
+  assert.deepEqual(await hook('auth', { clientid: OTHER.gatewayId, username: GW.gatewayId, password: GW.secret, peerhost: '10.0.0.5' }), [200, deny]);
+  assert.deepEqual(await hook('auth', { clientid: `${GW.gatewayId}-2`, username: GW.gatewayId, password: GW.secret, peerhost: '10.0.0.5' }), [200, deny]);
+  assert.deepEqual(await hook('auth', { username: GW.gatewayId, password: GW.secret, peerhost: '10.0.0.5' }), [200, deny]);
+  assert.deepEqual(await hook('auth', { clientid: 'gridwatch-ingest-alarms-1', username: 'ingest', password: 'ingest-password-1', peerhost: '10.0.0.2' }), [200, allow]);
+  assert.deepEqual(await hook('auth', { clientid: GW.gatewayId, username: 'ingest', password: 'ingest-password-1', peerhost: '10.0.0.2' }), [200, deny]);
+  assert.deepEqual(await hook('auth', { clientid: 'gridwatch-ingest-alarms-1', username: 'ingest', password: 'nope', peerhost: '10.0.0.2' }), [200, deny]);
+});
+
+test('CONNECT: a disabled gateway and a rotated secret are denied at once', async () => {
+  const body = { clientid: OTHER.gatewayId, username: OTHER.gatewayId, password: OTHER.secret };
+  await cloud.gateways.setLifecycle(OTHER.gatewayId, 'disabled');
+  assert.deepEqual(await hook('auth', body), [200, { result: 'deny', is_superuser: false }]);
+  await cloud.gateways.setLifecycle(OTHER.gatewayId, 'active');
+  assert.deepEqual(await hook('auth', body), [200, { result: 'allow', is_superuser: false }]);
+  const rotated = await cloud.gateways.rotate(OTHER.gatewayId);
+  assert.deepEqual(await hook('auth', body), [200, { result: 'deny', is_superuser: false }]);
+  assert.deepEqual(await hook('auth', { ...body, password: rotated.secret }), [200, { result: 'allow', is_superuser: false }]);
 });
 
 test('PUBLISH/SUBSCRIBE: own prefix allowed, another gateway’s prefix denied', async () => {

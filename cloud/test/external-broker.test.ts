@@ -9,7 +9,7 @@ import path from 'node:path';
 import mqtt from 'mqtt';
 import { decodeMessage, encodeMessage, topicFor } from '@gridwatch/protocol';
 import { startCloud, type Cloud } from '../src/index.ts';
-import { alarmEvent, eventsMessage, nextMessage, waitFor } from './helpers.ts';
+import { alarmEvent, eventsMessage, nextMessage, eventually } from './helpers.ts';
 import { freePort } from '../../test/support/ports.ts';
 
 const hasMosquitto = spawnSync('mosquitto', ['-h']).error === undefined;
@@ -28,7 +28,7 @@ before(async () => {
   await writeFile(path.join(dir, 'mosquitto.conf'), `listener ${port} 127.0.0.1\nallow_anonymous true\n`);
   broker = spawn('mosquitto', ['-c', path.join(dir, 'mosquitto.conf')], { stdio: 'ignore' });
   url = `mqtt://127.0.0.1:${port}`;
-  await waitFor('mosquitto listening', async () => {
+  await eventually('mosquitto listening', async () => {
     const probe = await mqtt.connectAsync(url, { reconnectPeriod: 0 }, false).catch(() => undefined);
     await probe?.endAsync();
     return probe ? true : undefined;

@@ -38,22 +38,15 @@ export async function createTempDatabase(): Promise<TempDatabase> {
   };
 }
 
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
+// The one polling helper of every workspace's tests.
+export { eventually } from '../../test/support/eventually.ts';
 
 export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 export function connectGateway(url: string, gatewayId: string, secret: string): Promise<MqttClient> {
-  return mqtt.connectAsync(url, { username: gatewayId, password: secret, reconnectPeriod: 0, protocolVersion: 4, clientId: `${gatewayId}-${randomBytes(3).toString('hex')}` }, false);
+  return mqtt.connectAsync(url, { username: gatewayId, password: secret, reconnectPeriod: 0, protocolVersion: 4, clientId: gatewayId }, false);
 }
 
 export function alarmEvent(gatewayId: string, seq: number, overrides: Partial<AlarmEvent> = {}): AlarmEvent {

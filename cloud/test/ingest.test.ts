@@ -6,7 +6,7 @@ import type { MqttClient } from 'mqtt';
 import { io as ioClient, type Socket } from 'socket.io-client';
 import { SCHEMA_VERSION, decodeMessage, encodeMessage, topicFor, type AckMessage } from '@gridwatch/protocol';
 import { startCloud, type Cloud, type Incident } from '../src/index.ts';
-import { alarmEvent, connectGateway, eventsMessage, waitFor } from './helpers.ts';
+import { alarmEvent, connectGateway, eventsMessage, eventually } from './helpers.ts';
 
 const GW = { gatewayId: 'gw-ft-01', site: 'sz-futian', secret: 'futian-secret-01' };
 const EVENTS = topicFor(GW, 'events');
@@ -53,7 +53,7 @@ async function rejectedTotal(): Promise<number> {
 }
 
 function ackFor(eventId: string, after = 0): Promise<AckMessage> {
-  return waitFor(`ack for ${eventId}`, () => acks.slice(after).find((a) => a.eventIds.includes(eventId) || a.rejected?.some((r) => r.id === eventId)));
+  return eventually(`ack for ${eventId}`, () => acks.slice(after).find((a) => a.eventIds.includes(eventId) || a.rejected?.some((r) => r.id === eventId)));
 }
 
 test('a raise becomes an incident, is acked after commit and pushed live', async () => {
@@ -63,7 +63,7 @@ test('a raise becomes an incident, is acked after commit and pushed live', async
   assert.deepEqual(ack.eventIds, [event.id]);
   assert.equal(ack.v, SCHEMA_VERSION);
 
-  const pushed = await waitFor('socket.io incident', () => live.find((i) => i.firstEventId === event.id));
+  const pushed = await eventually('socket.io incident', () => live.find((i) => i.firstEventId === event.id));
   const { status, body } = await getJson<{ incidents: Incident[] }>('/api/v1/incidents');
   assert.equal(status, 200);
   assert.equal(body.incidents.length, 1);
@@ -115,7 +115,7 @@ test('bad messages are dead-lettered with a reason naming the field, and ingest 
   assert.equal(ack.rejected?.[0]?.id, outOfRange.id);
   assert.match(ack.rejected?.[0]?.reason ?? '', /\/events\/0\/level/);
 
-  const letters = await waitFor('three dead letters', async () => {
+  const letters = await eventually('three dead letters', async () => {
     const rows = await cloud.store.query<{ reason: string; gateway_id: string; topic: string; event_id: string | null }>(
       'SELECT reason, gateway_id, topic, event_id FROM dead_letters ORDER BY id',
     );
@@ -134,19 +134,21 @@ test('bad messages are dead-lettered with a reason naming the field, and ingest 
   assert.deepEqual(byReason, { json: 1, version: 1, event_schema: 1 });
 
   // The good event was applied: same source, more urgent → one more occurrence, level 1.
-  const updated = await waitFor('live update', () => live.find((i) => i.occurrences === 2));
+  const updated = await eventually('live update', () => live.find((i) => i.occurrences === 2));
   assert.equal(updated.level, 1);
   assert.equal(updated.reason, 'smoke rising fast');
   assert.equal(await count('events'), 2);
 });
 
-test('a clear closes the open incident', async () => {
+test('a level-1 alarm that clears by itself stays open as returned, unacknowledged (ISA-18.2)', async () => {
   const clear = alarmEvent(GW.gatewayId, 5, { action: 'clear', level: 5, reason: 'smoke below threshold' });
   await gateway.publishAsync(EVENTS, encodeMessage('events', eventsMessage(GW.gatewayId, [clear])), { qos: 1 });
   await ackFor(clear.id);
-  const cleared = await waitFor('cleared incident', () => live.find((i) => i.status === 'cleared'));
-  assert.equal(typeof cleared.clearedAt, 'number');
-  const { body } = await getJson<{ incidents: Incident[] }>('/api/v1/incidents?status=raised');
+  const returned = await eventually('returned incident', () => live.find((i) => i.alarmState === 'returned'));
+  assert.equal(typeof returned.clearedAt, 'number');
+  assert.equal(returned.status, 'raised', 'still waiting for a human');
+  assert.equal(returned.open, true);
+  const { body } = await getJson<{ incidents: Incident[] }>('/api/v1/incidents?status=cleared');
   assert.deepEqual(body.incidents, []);
 });
 
@@ -166,10 +168,10 @@ test('status updates the gateway; telemetry keeps the latest value per point', a
     }),
     { qos: 1 },
   );
-  await waitFor('gateway online', async () => {
+  await eventually('gateway online', async () => {
     const rows = await cloud.store.query<{ status: string }>('SELECT status FROM gateways WHERE id = $1', [GW.gatewayId]);
     return rows[0]?.status === 'online' ? true : undefined;
   });
-  const latest = await waitFor('telemetry', () => cloud.ingest.latest.get(GW.gatewayId, 'gas-07', 'lel_percent'));
+  const latest = await eventually('telemetry', () => cloud.ingest.latest.get(GW.gatewayId, 'gas-07', 'lel_percent'));
   assert.deepEqual(latest, { value: 12, t: 2000 });
 });

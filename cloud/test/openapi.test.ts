@@ -3,7 +3,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startCloud, MEMORY_DATA_DIR, type Cloud } from '../src/index.ts';
-import { OPENAPI } from '../src/api/openapi.ts';
+import { OPENAPI } from '../src/api/routes/index.ts';
 
 let cloud: Cloud;
 before(async () => {
@@ -39,4 +39,21 @@ test('every served route is in the OpenAPI document with its methods, and the do
   for (const path of documented.keys()) assert.ok(served.has(path), `${path} is documented but not served`);
   const body = (await (await fetch(`${cloud.httpUrl}/api/v1/openapi.json`)).json()) as { openapi: string };
   assert.equal(body.openapi, '3.1.0');
+});
+
+test('every $ref of the document resolves, and 401 answers are described as authentication failures', () => {
+  const text = JSON.stringify(OPENAPI);
+  const refs = [...text.matchAll(/"\$ref":"#\/components\/schemas\/([^"]+)"/g)].map((m) => m[1]!);
+  assert.ok(refs.length > 20);
+  for (const name of new Set(refs)) assert.ok(name in OPENAPI.components.schemas, `${name} is referenced but not defined`);
+  for (const [path, item] of Object.entries(OPENAPI.paths)) {
+    for (const [method, operation] of Object.entries(item)) {
+      const unauthorized = (operation as { responses: Record<string, { description: string }> }).responses['401'];
+      if (unauthorized) assert.match(unauthorized.description, /^Authentication failed/, `${method} ${path}`);
+    }
+  }
+  const incident = OPENAPI.components.schemas.Incident as { properties: Record<string, unknown> };
+  for (const field of ['community', 'street', 'grid', 'district', 'reason', 'acknowledgedAt', 'resolvedAt', 'onSiteAt', 'closedAt']) assert.ok(field in incident.properties, field);
+  const action = OPENAPI.components.schemas.ActionRequest as { required: string[] };
+  assert.deepEqual(action.required, ['action'], 'session users never send actor');
 });

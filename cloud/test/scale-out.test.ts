@@ -19,7 +19,7 @@ import type { Incident } from '../src/incidents/incident.ts';
 import { importAddressesCsv, importUnitsCsv } from '../src/routing/directory.ts';
 import { openStore } from '../src/store/open.ts';
 import type { Store } from '../src/store/store.ts';
-import { alarmEvent, createTempDatabase, delay, eventsMessage, waitFor, type TempDatabase } from './helpers.ts';
+import { alarmEvent, createTempDatabase, delay, eventsMessage, eventually, type TempDatabase } from './helpers.ts';
 import { freePort } from './support-vm.ts';
 
 const hasMosquitto = spawnSync('mosquitto', ['-h']).error === undefined;
@@ -73,7 +73,7 @@ before(async () => {
   await writeFile(path.join(dir, 'mosquitto.conf'), `listener ${port} 127.0.0.1\nallow_anonymous true\n`);
   broker = spawn('mosquitto', ['-c', path.join(dir, 'mosquitto.conf')], { stdio: 'ignore' });
   brokerUrl = `mqtt://127.0.0.1:${port}`;
-  await waitFor('mosquitto listening', async () => {
+  await eventually('mosquitto listening', async () => {
     const probe = await mqtt.connectAsync(brokerUrl, { reconnectPeriod: 0 }, false).catch(() => undefined);
     await probe?.endAsync();
     return probe ? true : undefined;
@@ -112,7 +112,7 @@ test('two processes, one SIGKILLed mid-stream: each event exactly one incident, 
   a!.child.kill('SIGKILL');
   await send(events.slice(EVENTS / 2));
   // The edge's contract: resend until acked.
-  await waitFor(
+  await eventually(
     'every event acked',
     async () => {
       if (acked.size === EVENTS) return true;
@@ -132,7 +132,7 @@ test('two processes, one SIGKILLed mid-stream: each event exactly one incident, 
 
   // Addressed incidents climb grid → community → street → district, then miss once more at the top:
   // 4 deadline firings each, each exactly once, whichever process claimed them.
-  await waitFor(
+  await eventually(
     'every due deadline fired',
     async () => {
       const rows = await store.query<{ n: number }>(

@@ -7,7 +7,7 @@ import { migrate, loadMigrations } from '../src/store/migrate.ts';
 import type { Store } from '../src/store/store.ts';
 import { GatewayRegistry } from '../src/gateways/registry.ts';
 import { readFileSync } from 'node:fs';
-import { applyEvents } from '../src/incidents/apply.ts';
+import { applyEvents, DEFAULT_ENGINE } from '../src/incidents/apply.ts';
 import { auditTrail, getIncident, type Incident } from '../src/incidents/incident.ts';
 import { applyAction, TransitionError, type Action } from '../src/incidents/lifecycle.ts';
 import { fireDueDeadlines } from '../src/incidents/deadlines.ts';
@@ -37,7 +37,7 @@ function storeSuite(name: string, open: () => Promise<Store>, cleanup: () => Pro
     test('migrations apply once, then are a no-op (also when two run at once)', async () => {
       const all = await loadMigrations();
       const results = await Promise.all([migrate(store), migrate(store)]);
-      assert.deepEqual(results.flat().sort(), all.map((m) => m.version));
+      assert.deepEqual(results.flat().sort((a, b) => a - b), all.map((m) => m.version));
       assert.deepEqual(await migrate(store), []);
       const rows = await store.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
       assert.deepEqual(rows.map((r) => Number(r.version)), all.map((m) => m.version));
@@ -62,7 +62,7 @@ function storeSuite(name: string, open: () => Promise<Store>, cleanup: () => Pro
       const second = await store.transaction((tx) => applyEvents(tx, gateway, [event, event]));
       assert.deepEqual(first.inserted, [event.id]);
       assert.equal(first.incidents.length, 1);
-      assert.deepEqual(second, { inserted: [], duplicates: [event.id, event.id], incidents: [] });
+      assert.deepEqual(second, { inserted: [], duplicates: [event.id, event.id], stale: [], rejected: [], incidents: [] });
       const events = await store.query<{ n: number }>('SELECT count(*)::int AS n FROM events');
       assert.equal(events[0]?.n, 1);
       const incident = await getIncident(store, first.incidents[0]!.id);
@@ -72,25 +72,27 @@ function storeSuite(name: string, open: () => Promise<Store>, cleanup: () => Pro
     });
 
     test('raises correlate into the open incident, more urgent level wins, clear closes it', async () => {
+      // No acknowledgement required at any level: the clear closes (the ack policy has its own tests).
+      const noAck: EngineOptions = { ...DEFAULT_ENGINE, ackPolicy: { levels: { 1: false, 2: false, 3: false, 4: false, 5: false }, types: {} } };
       const opened = await store.transaction((tx) =>
-        applyEvents(tx, gateway, [alarmEvent(gateway.gatewayId, 2, { deviceId: 'gas-07', alarmType: 'gas_high', level: 3 })]),
+        applyEvents(tx, gateway, [alarmEvent(gateway.gatewayId, 2, { deviceId: 'gas-07', alarmType: 'gas_high', level: 3 })], noAck),
       );
       const id = opened.incidents[0]?.id;
       assert.equal(typeof id, 'number');
       const more = await store.transaction((tx) =>
-        applyEvents(tx, gateway, [alarmEvent(gateway.gatewayId, 3, { deviceId: 'gas-07', alarmType: 'gas_high', level: 1, reason: 'LEL 40%' })]),
+        applyEvents(tx, gateway, [alarmEvent(gateway.gatewayId, 3, { deviceId: 'gas-07', alarmType: 'gas_high', level: 1, reason: 'LEL 40%' })], noAck),
       );
       assert.equal(more.incidents[0]?.id, id);
       assert.equal(more.incidents[0]?.occurrences, 2);
       assert.equal(more.incidents[0]?.level, 1);
       assert.equal(more.incidents[0]?.reason, 'LEL 40%');
       const cleared = await store.transaction((tx) =>
-        applyEvents(tx, gateway, [alarmEvent(gateway.gatewayId, 4, { deviceId: 'gas-07', alarmType: 'gas_high', action: 'clear', level: 5 })]),
+        applyEvents(tx, gateway, [alarmEvent(gateway.gatewayId, 4, { deviceId: 'gas-07', alarmType: 'gas_high', action: 'clear', level: 5 })], noAck),
       );
       assert.equal(cleared.incidents[0]?.status, 'cleared');
       assert.equal(typeof cleared.incidents[0]?.clearedAt, 'number');
       // After the clear a new raise opens a new incident.
-      const again = await store.transaction((tx) => applyEvents(tx, gateway, [alarmEvent(gateway.gatewayId, 5, { deviceId: 'gas-07', alarmType: 'gas_high' })]));
+      const again = await store.transaction((tx) => applyEvents(tx, gateway, [alarmEvent(gateway.gatewayId, 5, { deviceId: 'gas-07', alarmType: 'gas_high' })], noAck));
       assert.notEqual(again.incidents[0]?.id, id);
       const linked = await store.query<{ incident_id: string }>("SELECT incident_id FROM events WHERE event_id = 'gw-store:4'");
       assert.equal(Number(linked[0]?.incident_id), id);
@@ -170,8 +172,9 @@ function storeSuite(name: string, open: () => Promise<Store>, cleanup: () => Pro
     test('a chattering source is recorded, not dispatched', async () => {
       let last: Incident | null = null;
       for (let i = 0; i < 5; i += 1) {
-        last = (await raise({ deviceId: 'smoke-chat', addressId: undefined })).incident;
-        await store.transaction((tx) => applyEvents(tx, gateway, [alarmEvent(gateway.gatewayId, ++seq, { deviceId: 'smoke-chat', action: 'clear', addressId: undefined })], engine));
+        // Level 3: no acknowledgement required, so each clear closes and the next raise opens anew.
+        last = (await raise({ deviceId: 'smoke-chat', addressId: undefined, level: 3 })).incident;
+        await store.transaction((tx) => applyEvents(tx, gateway, [alarmEvent(gateway.gatewayId, ++seq, { deviceId: 'smoke-chat', action: 'clear', addressId: undefined, level: 3 })], engine));
       }
       assert.equal(last?.chattering, true);
       assert.equal(last?.dispatchable, false);

@@ -1,20 +1,43 @@
 // A throw-away VictoriaMetrics (Debian's victoria-metrics) on a free port with its own data folder:
-// a real server speaking the InfluxDB v2 write API (/api/v2/write), read back via /api/v1/export.
+// a real server speaking both InfluxDB write APIs (/api/v2/write and /write?db=), read back via
+// /api/v1/export.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { waitFor } from './helpers.ts';
+import { eventually } from '../../test/support/eventually.ts';
 import { freePort } from '../../test/support/ports.ts';
 
 export const hasVictoriaMetrics = spawnSync('victoria-metrics', ['--version']).error === undefined;
 
 export { freePort };
 
+/**
+ * The `skip` option for a test that needs an external server: a reason on a developer machine
+ * without it, but never in CI (CI=true), where a missing server must fail the run, not hide it.
+ */
+export function skipWithout(installed: boolean, server: string): string | false {
+  if (installed) return false;
+  return process.env.CI === 'true' ? false : `${server} not installed`;
+}
+
+/** Throws the reason a server cannot start (called where the server is needed, so CI fails there). */
+export function requireInstalled(installed: boolean, server: string, debianPackage: string): void {
+  if (!installed) throw new Error(`${server} is not installed (apt-get install ${debianPackage}); CI requires it`);
+}
+
 export interface ExportedSeries {
   metric: Record<string, string>;
   values: number[];
   timestamps: number[];
+}
+
+/** Stops a spawned server and waits for it to exit. */
+export async function stopChild(child: ChildProcess | null): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
 }
 
 export class VictoriaMetrics {
@@ -23,11 +46,12 @@ export class VictoriaMetrics {
   url = '';
 
   async start(): Promise<void> {
+    requireInstalled(hasVictoriaMetrics, 'victoria-metrics', 'victoria-metrics');
     this.dir = await mkdtemp(path.join(os.tmpdir(), 'gw-vm-'));
     const port = await freePort();
     this.url = `http://127.0.0.1:${port}`;
     this.child = spawn('victoria-metrics', ['-storageDataPath', this.dir, '-httpListenAddr', `127.0.0.1:${port}`, '-retentionPeriod', '100y', '-loggerLevel', 'ERROR'], { stdio: 'ignore' });
-    await waitFor('victoria-metrics ready', async () => ((await fetch(`${this.url}/health`).catch(() => null))?.ok ? true : undefined), 15_000);
+    await eventually('victoria-metrics ready', async () => (await fetch(`${this.url}/health`)).ok, 15_000);
   }
 
   /** Every series matching `selector`, after making recent writes searchable. */
@@ -42,13 +66,8 @@ export class VictoriaMetrics {
   }
 
   async stop(): Promise<void> {
-    const child = this.child;
+    await stopChild(this.child);
     this.child = null;
-    if (child && child.exitCode === null) {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    }
     if (this.dir) await rm(this.dir, { recursive: true, force: true });
   }
 }

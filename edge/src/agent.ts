@@ -1,23 +1,24 @@
-// Wires the stages into one running agent: local broker → pipeline → outbox → uplink, plus the
+// Wires the stages into one running agent: drivers → pipeline → outbox → uplink, plus the
 // health/metrics server. Everything started here is stopped by Agent.stop(), in reverse order.
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
-import { performance } from 'node:perf_hooks';
-import type { AlarmEvent } from '@gridwatch/protocol';
-import { Actuators } from './actuators/index.ts';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { AlarmEvent } from '@gridwatch/protocol';
 import { loadProfiles } from '@gridwatch/firmware-profiles';
-import { bindDevices, type EdgeConfig } from './config.ts';
-import { ModbusDriver, type ModbusBusConfig } from './drivers/modbus/index.ts';
-import { MqttDriver } from './drivers/mqtt/index.ts';
-import { SerialDriver, type SerialBusConfig } from './drivers/serial/index.ts';
+import { Actuators } from './actuators/index.ts';
+import { bindDevices, type BoundDevice, type EdgeConfig } from './config/index.ts';
+import { listTransports } from './drivers/registry.ts';
 import type { Command, Driver } from './drivers/types.ts';
+import { gatewayHealthChecks } from './gateway-health.ts';
 import { HttpServer, type Health } from './http/server.ts';
 import { createLogger, type Logger } from './log.ts';
-import { createMetrics } from './metrics.ts';
-import { SqliteOutbox, TelemetryLane, openDatabase, type Outbox } from './outbox/index.ts';
-import { createPipeline } from './pipeline.ts';
-import { RuleEngine, SqliteRuleStore, systemClock, type Clock, type EventDraft } from './rules/index.ts';
+import { createMetrics, type EdgeMetrics } from './metrics.ts';
+import { SqliteOutbox, TelemetryLane, openDatabase, type EdgeDatabase, type Outbox } from './outbox/index.ts';
+import { createPipeline, type Pipeline } from './pipeline.ts';
+import { RuleEngine, SqliteRuleStore, systemClock, type Clock } from './rules/index.ts';
+import { clearRunningMarker, countUncleanStart, writeRuntime } from './runtime-files.ts';
 import { Uplink } from './uplink/index.ts';
+
+export type { RuntimeInfo } from './runtime-files.ts';
 
 export const AGENT_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -47,53 +48,17 @@ export interface AgentOptions {
   clock?: Clock;
 }
 
-/** Unclean starts are counted with a marker file that only a graceful stop removes. */
-function countUncleanStart(dataDir: string): number {
-  const marker = join(dataDir, 'running.marker');
-  const counter = join(dataDir, 'restarts.json');
-  let unclean = 0;
-  try {
-    unclean = (JSON.parse(readFileSync(counter, 'utf8')) as { unclean: number }).unclean;
-  } catch {
-    unclean = 0;
-  }
-  const wasRunning = existsSync(marker);
-  if (wasRunning) {
-    unclean += 1;
-    writeFileSync(`${counter}.tmp`, JSON.stringify({ unclean }));
-    renameSync(`${counter}.tmp`, counter);
-  }
-  writeFileSync(marker, String(process.pid));
-  return wasRunning ? unclean : 0;
+/** The stores and the rule engine on the data folder's database. */
+interface Stores {
+  db: EdgeDatabase;
+  outbox: SqliteOutbox;
+  telemetry: TelemetryLane | null;
+  metrics: EdgeMetrics;
+  engine: RuleEngine;
 }
 
-/** Written to `${dataDir}/runtime.json` so scripts can find the ports the agent actually bound. */
-export interface RuntimeInfo {
-  gatewayId: string;
-  pid: number;
-  localMqttPort: number;
-  httpPort: number;
-  startedAt: number;
-}
-
-function writeRuntime(dataDir: string, info: RuntimeInfo): void {
-  const file = join(dataDir, 'runtime.json');
-  // Write-then-rename so a reader never sees a half-written file.
-  writeFileSync(`${file}.tmp`, `${JSON.stringify(info, null, 2)}\n`);
-  renameSync(`${file}.tmp`, file);
-}
-
-/**
- * Starts the agent. Configuration problems (unknown profile, bad profile file) throw before
- * anything is opened; the cloud being unreachable is not an error — the agent keeps deciding
- * alarms locally and sends them when the link comes up.
- */
-export async function startAgent(config: EdgeConfig, options: AgentOptions = {}): Promise<Agent> {
-  const logger = options.logger ?? createLogger(config.logLevel);
-  const devices = bindDevices(config, loadProfiles(config.profilesDir));
-
+function openStores(config: EdgeConfig, bound: BoundDevice[], clock: Clock, logger: Logger): Stores {
   mkdirSync(config.dataDir, { recursive: true });
-  const clock = options.clock ?? systemClock;
   const db = openDatabase(join(config.dataDir, 'edge.db'));
   const outbox = new SqliteOutbox(db, config.gateway.id).init();
   const telemetry = config.outbox.telemetry
@@ -104,31 +69,96 @@ export async function startAgent(config: EdgeConfig, options: AgentOptions = {})
     metrics.outboxCorrupt.inc();
     logger.error({ seq, reason }, 'corrupt outbox record quarantined');
   };
-  const bound = [...devices.values()];
   const engine = new RuleEngine({
     devices: bound.map((d) => ({ deviceId: d.device.id, profile: d.profile, rules: d.rules ?? d.profile.rules, ...(d.device.addressId === undefined ? {} : { addressId: d.device.addressId }) })),
     store: new SqliteRuleStore(db).init(),
     clock,
     gatewayId: config.gateway.id,
   }).init();
+  return { db, outbox, telemetry, metrics, engine };
+}
+
+/** One driver per registered transport that has work (the local broker always runs: devices may be added at any time). */
+function createDrivers(config: EdgeConfig, bound: BoundDevice[], logger: Logger, metrics: EdgeMetrics): { drivers: Driver[]; driverFor: Map<string, Driver> } {
+  const drivers: Driver[] = [];
+  const driverFor = new Map<string, Driver>();
+  for (const transport of listTransports()) {
+    const devices = bound.filter((d) => d.profile.transport === transport.id);
+    const driver = transport.createDriver({ config, devices, logger, metrics });
+    if (!driver) continue;
+    drivers.push(driver);
+    for (const d of devices) driverFor.set(d.device.id, driver);
+  }
+  return { drivers, driverFor };
+}
+
+/** The periodic work: time-based rules and health, telemetry flushes, rule-state snapshots. */
+function startTimers(config: EdgeConfig, stores: Stores, tick: () => void, uplink: Uplink, logger: Logger): NodeJS.Timeout[] {
+  const { db, telemetry, engine } = stores;
+  const timers = [setInterval(tick, config.health.tickMs)];
+  if (telemetry) {
+    const flush = (): void => {
+      try {
+        if (telemetry.flush() > 0) uplink.notify();
+      } catch (err) {
+        logger.error({ err: (err as Error).message }, 'telemetry flush failed');
+      }
+    };
+    timers.push(setInterval(flush, config.outbox.telemetryFlushMs));
+  }
+  timers.push(setInterval(() => db.open && db.transaction(() => engine.persist(true))(), 10_000));
+  return timers;
+}
+
+/** Saves what is in memory and closes the database; a failure is logged, the close still happens. */
+function closeStores(config: EdgeConfig, { db, outbox, telemetry, engine }: Stores, logger: Logger): void {
+  if (db.open) {
+    try {
+      telemetry?.flush();
+      db.transaction(() => engine.persist(true))();
+    } catch (err) {
+      logger.error({ err: (err as Error).message }, 'could not save state at stop');
+    }
+  }
+  outbox.close();
+  clearRunningMarker(config.dataDir);
+}
+
+function wirePipeline(devices: Map<string, BoundDevice>, stores: Stores, actuators: Actuators, uplink: Uplink, logger: Logger): Pipeline {
+  const { db, outbox, engine, telemetry, metrics } = stores;
+  return createPipeline({
+    devices,
+    db,
+    outbox,
+    engine,
+    telemetry,
+    metrics,
+    logger,
+    // The siren first: local actuation waits neither for the disk nor for the uplink.
+    onChanges: (changes) => actuators.onEvents(changes),
+    onEvents: () => uplink.notify(),
+    onReadings: (deviceId, readings) => actuators.onReadings(deviceId, readings),
+  });
+}
+
+/**
+ * Starts the agent. Configuration problems (unknown profile, bad profile file) throw before
+ * anything is opened; the cloud being unreachable is not an error — the agent keeps deciding
+ * alarms locally and sends them when the link comes up.
+ */
+export async function startAgent(config: EdgeConfig, options: AgentOptions = {}): Promise<Agent> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const devices = bindDevices(config, loadProfiles(config.profilesDir));
+  const clock = options.clock ?? systemClock;
+  const stores = openStores(config, [...devices.values()], clock, logger);
+  const { outbox, telemetry, metrics, engine } = stores;
   const uncleanStarts = countUncleanStart(config.dataDir);
   const uplink = new Uplink({ gateway: config.gateway, cloud: config.cloud, outbox, logger, metrics, agentVersion: AGENT_VERSION, telemetry });
-  const of = (transport: string) => bound.filter((d) => d.profile.transport === transport);
-  const driver = new MqttDriver({ host: config.local.host, port: config.local.mqttPort, devices: of('mqtt'), logger, metrics });
-  // The local broker always runs (devices may be added over MQTT at any time); buses only when used.
-  const drivers: Driver[] = [driver];
-  if (of('modbus').length > 0) {
-    const buses = config.buses.filter((b): b is ModbusBusConfig => b.kind === 'rtu' || b.kind === 'tcp');
-    drivers.push(new ModbusDriver({ buses, devices: of('modbus'), logger, metrics }));
-  }
-  if (of('serial').length > 0) {
-    const buses = config.buses.filter((b): b is SerialBusConfig => b.kind === 'serial');
-    drivers.push(new SerialDriver({ buses, devices: of('serial'), logger, metrics }));
-  }
-  const driverFor = new Map(bound.map((d) => [d.device.id, drivers.find((x) => x.transport === d.profile.transport)!]));
+  const { drivers, driverFor } = createDrivers(config, [...devices.values()], logger, metrics);
   const health = (): Health => {
     const connected = uplink.connected;
-    return { status: connected ? 'ok' : 'degraded', uplink: connected ? 'connected' : 'disconnected', outbox: { pending: outbox.pendingCount(), ...(telemetry ? { telemetry: telemetry.stats() } : {}) } };
+    // Degraded too while alarm changes are held uncommitted (the disk refuses writes).
+    return { status: connected && !pipeline.storeFailing ? 'ok' : 'degraded', uplink: connected ? 'connected' : 'disconnected', outbox: { pending: outbox.pendingCount(), ...(telemetry ? { telemetry: telemetry.stats() } : {}) } };
   };
   const http = new HttpServer({ host: config.local.host, port: config.local.httpPort, health, registry: metrics.registry });
   const actuators = new Actuators({
@@ -138,81 +168,18 @@ export async function startAgent(config: EdgeConfig, options: AgentOptions = {})
     logger,
     metrics,
   });
-  const pipeline = createPipeline({
-    devices,
-    db,
-    outbox,
-    engine,
-    telemetry,
-    metrics,
-    logger,
-    onEvents: (events) => {
-      // The siren first: local actuation never waits for the uplink.
-      actuators.onEvents(events);
-      uplink.notify();
-    },
-    onReadings: (deviceId, readings) => actuators.onReadings(deviceId, readings),
-  });
-
-  // Gateway self-health: each check yields drafts through the engine's `system` alarms.
-  let clockOffset = Date.now() - performance.now();
-  let clockJumped = false;
-  const healthDrafts = (): EventDraft[] => {
-    const now = clock.now();
-    const drafts: EventDraft[] = [];
-    const downFor = uplink.downSince === null ? 0 : Date.now() - uplink.downSince;
-    const downLimit = config.health.uplinkDownAlarmSeconds * 1000;
-    if (downFor >= downLimit || uplink.downSince === null) {
-      drafts.push(...engine.system('uplink_down', downFor >= downLimit, 3, `cloud unreachable for ${Math.round(downFor / 1000)} s`, now));
-    }
-    const offset = Date.now() - performance.now();
-    const jump = offset - clockOffset;
-    clockOffset = offset;
-    if (Math.abs(jump) >= config.health.clockJumpSeconds * 1000) {
-      clockJumped = true;
-      drafts.push(...engine.system('clock_jump', true, 4, `wall clock jumped by ${Math.round(jump / 1000)} s`, now));
-    } else if (clockJumped) {
-      clockJumped = false;
-      drafts.push(...engine.system('clock_jump', false, 4, '', now));
-    }
-    if (telemetry) {
-      const { bytes, budgetBytes } = telemetry.stats();
-      let freeRatio = 1;
-      try {
-        const fs = statfsSync(config.dataDir);
-        freeRatio = fs.bavail / fs.blocks;
-      } catch {
-        freeRatio = 1;
-      }
-      const full = bytes >= 0.95 * budgetBytes || freeRatio < 0.02;
-      const ok = bytes < 0.5 * budgetBytes && freeRatio >= 0.05;
-      if (full || ok) {
-        drafts.push(...engine.system('disk_budget', full, 4, `telemetry lane at ${Math.round((100 * bytes) / budgetBytes)} % of its budget, ${Math.round(freeRatio * 100)} % of the disk free; oldest telemetry is being thinned`, now));
-      }
-    }
-    return drafts;
-  };
+  const pipeline = wirePipeline(devices, stores, actuators, uplink, logger);
+  const healthDrafts = gatewayHealthChecks({ config, engine, clock, telemetry, uplinkDownSince: () => uplink.downSince });
   const tick = (): AlarmEvent[] => pipeline.commit(() => [...engine.tick(), ...healthDrafts()]);
-  const timers: NodeJS.Timeout[] = [];
-
+  let timers: NodeJS.Timeout[] = [];
   const stop = async (): Promise<void> => {
     for (const t of timers) clearInterval(t);
     actuators.stop();
     await uplink.stop();
     for (const d of [...drivers].reverse()) await d.stop();
     await http.stop();
-    if (db.open) {
-      try {
-        telemetry?.flush();
-        db.transaction(() => engine.persist(true))();
-      } catch (err) {
-        logger.error({ err: (err as Error).message }, 'could not save state at stop');
-      }
-    }
-    outbox.close();
-    rmSync(join(config.dataDir, 'running.marker'), { force: true });
+    closeStores(config, stores, logger);
   };
-
   try {
     if (uncleanStarts > 0) {
       logger.warn({ uncleanStarts }, 'previous run did not stop cleanly');
@@ -221,37 +188,18 @@ export async function startAgent(config: EdgeConfig, options: AgentOptions = {})
     for (const d of drivers) await d.start(pipeline);
     await http.start();
     uplink.start();
-    timers.push(setInterval(tick, config.health.tickMs));
-    if (telemetry) {
-      timers.push(
-        setInterval(() => {
-          try {
-            if (telemetry.flush() > 0) uplink.notify();
-          } catch (err) {
-            logger.error({ err: (err as Error).message }, 'telemetry flush failed');
-          }
-        }, config.outbox.telemetryFlushMs),
-      );
-    }
-    timers.push(setInterval(() => db.open && db.transaction(() => engine.persist(true))(), 10_000));
+    timers = startTimers(config, stores, tick, uplink, logger);
   } catch (err) {
     await stop();
     throw err;
   }
-
-  writeRuntime(config.dataDir, {
-    gatewayId: config.gateway.id,
-    pid: process.pid,
-    localMqttPort: driver.port,
-    httpPort: http.port,
-    startedAt: Date.now(),
-  });
-  logger.info({ gatewayId: config.gateway.id, localMqttPort: driver.port, httpPort: http.port, devices: devices.size }, 'edge ready');
-
+  const localMqttPort = drivers.find((d) => d.listenPort !== undefined)?.listenPort ?? 0;
+  writeRuntime(config.dataDir, { gatewayId: config.gateway.id, pid: process.pid, localMqttPort, httpPort: http.port, startedAt: Date.now() });
+  logger.info({ gatewayId: config.gateway.id, localMqttPort, httpPort: http.port, devices: devices.size }, 'edge ready');
   let stopping: Promise<void> | null = null;
   return {
     gatewayId: config.gateway.id,
-    localMqttPort: driver.port,
+    localMqttPort,
     httpPort: http.port,
     outbox,
     telemetry,

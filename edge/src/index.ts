@@ -1,5 +1,5 @@
 export * from './agent.ts';
-export * from './config.ts';
+export * from './config/index.ts';
 export * from './metrics.ts';
 export * from './pipeline.ts';
 export * from './drivers/types.ts';
@@ -11,3 +11,5 @@ export * from './profiles/index.ts';
 export * from './rules/index.ts';
 export * from './uplink/index.ts';
 export type { Health } from './http/server.ts';
+export * from './drivers/descriptor.ts';
+export * from './drivers/registry.ts';

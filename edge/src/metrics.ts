@@ -33,62 +33,46 @@ export interface LaneStats {
   bytes: number;
 }
 
-export function createMetrics(pendingCount: () => number, laneStats: () => LaneStats = () => ({ bytes: 0 })): EdgeMetrics {
-  const registry = new Registry();
-  const registers = [registry];
+type Registers = Registry[];
+
+function deviceMetrics(registers: Registers) {
   return {
-    registry,
     readings: new Counter({ name: 'gridwatch_edge_readings_total', help: 'Readings decoded', labelNames: ['device'], registers }),
-    decodeErrors: new Counter({
-      name: 'gridwatch_edge_decode_errors_total',
-      help: 'Device reports rejected by the decoder',
-      labelNames: ['device'],
+    decodeErrors: new Counter({ name: 'gridwatch_edge_decode_errors_total', help: 'Device reports rejected by the decoder', labelNames: ['device'], registers }),
+    deviceConnectRefused: new Counter({ name: 'gridwatch_edge_device_connect_refused_total', help: 'Local MQTT CONNECTs refused', labelNames: ['reason'], registers }),
+    devicePublishRefused: new Counter({ name: 'gridwatch_edge_device_publish_refused_total', help: 'Local MQTT PUBLISHes outside the device topic', labelNames: ['device'], registers }),
+    deviceErrors: new Counter({ name: 'gridwatch_edge_device_errors_total', help: 'Failed requests or frames per device, by kind', labelNames: ['device', 'kind'], registers }),
+    deviceFaulty: new Gauge({ name: 'gridwatch_edge_device_faulty', help: '1 while a device is marked faulty', labelNames: ['device'], registers }),
+    actuations: new Counter({
+      name: 'gridwatch_edge_actuations_total',
+      help: 'Local output writes by result (written, confirmed, rate_limited, unconfirmed, failed)',
+      labelNames: ['result'],
       registers,
     }),
+  };
+}
+
+function busMetrics(registers: Registers) {
+  return {
+    busRequests: new Counter({ name: 'gridwatch_edge_bus_requests_total', help: 'Requests sent on a polled bus', labelNames: ['bus'], registers }),
+    busErrors: new Counter({
+      name: 'gridwatch_edge_bus_errors_total',
+      help: 'Failed requests on a polled bus, by kind (timeout, crc, short, exception, mismatch: an answer from another unit id, io)',
+      labelNames: ['bus', 'kind'],
+      registers,
+    }),
+    busUtilisation: new Gauge({ name: 'gridwatch_edge_bus_utilisation_ratio', help: 'Share of the last window the bus had a request in flight', labelNames: ['bus'], registers }),
+  };
+}
+
+function eventMetrics(registers: Registers, pendingCount: () => number) {
+  return {
     events: new Counter({ name: 'gridwatch_edge_events_total', help: 'Alarm events committed to the outbox', labelNames: ['action'], registers }),
     eventsSent: new Counter({ name: 'gridwatch_edge_events_sent_total', help: 'Events published to the cloud, resends included', registers }),
     eventsAcked: new Counter({ name: 'gridwatch_edge_events_acked_total', help: 'Events the cloud acknowledged', registers }),
     eventsQuarantined: new Counter({ name: 'gridwatch_edge_events_quarantined_total', help: 'Events the cloud rejected', registers }),
     invalidAcks: new Counter({ name: 'gridwatch_edge_invalid_acks_total', help: 'Ack messages that failed validation', registers }),
-    deviceConnectRefused: new Counter({
-      name: 'gridwatch_edge_device_connect_refused_total',
-      help: 'Local MQTT CONNECTs refused',
-      labelNames: ['reason'],
-      registers,
-    }),
-    devicePublishRefused: new Counter({
-      name: 'gridwatch_edge_device_publish_refused_total',
-      help: 'Local MQTT PUBLISHes outside the device topic',
-      labelNames: ['device'],
-      registers,
-    }),
-    busRequests: new Counter({ name: 'gridwatch_edge_bus_requests_total', help: 'Requests sent on a polled bus', labelNames: ['bus'], registers }),
-    busErrors: new Counter({
-      name: 'gridwatch_edge_bus_errors_total',
-      help: 'Failed requests on a polled bus, by kind (timeout, crc, short, exception, io)',
-      labelNames: ['bus', 'kind'],
-      registers,
-    }),
-    busUtilisation: new Gauge({
-      name: 'gridwatch_edge_bus_utilisation_ratio',
-      help: 'Share of the last window the bus had a request in flight',
-      labelNames: ['bus'],
-      registers,
-    }),
-    deviceErrors: new Counter({
-      name: 'gridwatch_edge_device_errors_total',
-      help: 'Failed requests or frames per device, by kind',
-      labelNames: ['device', 'kind'],
-      registers,
-    }),
-    deviceFaulty: new Gauge({ name: 'gridwatch_edge_device_faulty', help: '1 while a device is marked faulty', labelNames: ['device'], registers }),
-    uplinkConnected: new Gauge({ name: 'gridwatch_edge_uplink_connected', help: '1 while connected to the cloud broker', registers }),
-    uplinkErrors: new Counter({
-      name: 'gridwatch_edge_uplink_errors_total',
-      help: 'Failed uplink connections and link errors, by kind (tls: the broker certificate was not verified; auth: the broker refused the credential; network; other)',
-      labelNames: ['kind'],
-      registers,
-    }),
+    outboxCorrupt: new Counter({ name: 'gridwatch_edge_outbox_corrupt_total', help: 'Outbox records that could not be read back; quarantined', registers }),
     outboxPending: new Gauge({
       name: 'gridwatch_edge_outbox_pending',
       help: 'Events waiting for the cloud ack',
@@ -97,10 +81,17 @@ export function createMetrics(pendingCount: () => number, laneStats: () => LaneS
         this.set(pendingCount());
       },
     }),
-    actuations: new Counter({
-      name: 'gridwatch_edge_actuations_total',
-      help: 'Local output writes by result (written, confirmed, rate_limited, unconfirmed, failed)',
-      labelNames: ['result'],
+  };
+}
+
+function uplinkMetrics(registers: Registers, laneStats: () => LaneStats) {
+  return {
+    uplinkConnected: new Gauge({ name: 'gridwatch_edge_uplink_connected', help: '1 while connected to the cloud broker', registers }),
+    uplinkReconnects: new Counter({ name: 'gridwatch_edge_uplink_reconnects_total', help: 'Reconnect attempts to the cloud broker', registers }),
+    uplinkErrors: new Counter({
+      name: 'gridwatch_edge_uplink_errors_total',
+      help: 'Failed uplink connections and link errors, by kind (tls: the broker certificate was not verified; auth: the broker refused the credential; network; other)',
+      labelNames: ['kind'],
       registers,
     }),
     telemetryThinned: new Counter({
@@ -118,7 +109,11 @@ export function createMetrics(pendingCount: () => number, laneStats: () => LaneS
         this.set(laneStats().bytes);
       },
     }),
-    outboxCorrupt: new Counter({ name: 'gridwatch_edge_outbox_corrupt_total', help: 'Outbox records that could not be read back; quarantined', registers }),
-    uplinkReconnects: new Counter({ name: 'gridwatch_edge_uplink_reconnects_total', help: 'Reconnect attempts to the cloud broker', registers }),
   };
+}
+
+export function createMetrics(pendingCount: () => number, laneStats: () => LaneStats = () => ({ bytes: 0 })): EdgeMetrics {
+  const registry = new Registry();
+  const registers = [registry];
+  return { registry, ...deviceMetrics(registers), ...busMetrics(registers), ...eventMetrics(registers, pendingCount), ...uplinkMetrics(registers, laneStats) };
 }

@@ -1,14 +1,22 @@
 // One device report through the stages: decode → rules → outbox (alarm lane durable at once,
 // readings into the telemetry lane's buffer). A bad report is counted, logged and dropped; it never
 // throws into the driver and never affects other devices.
+//
+// Durability before acknowledgement: a report's promise resolves only after the events it produced
+// are committed, and drivers acknowledge the device (MQTT PUBACK, the end of a Modbus poll cycle)
+// on that promise. Reports arriving within one turn of the event loop commit together (group
+// commit: one transaction and one fsync for a burst), each still acknowledged after the commit.
+// When the commit fails (disk full, a broken database) the changes still drive local actuation at
+// once, are held in memory in order and retried with the next report or tick, and the gateway
+// raises its own `event_store_failed` alarm; nothing is dropped silently.
 import type { Logger } from 'pino';
 import type { AlarmEvent, Reading } from '@gridwatch/protocol';
-import type { BoundDevice } from './config.ts';
+import type { BoundDevice } from './config/index.ts';
 import type { EdgeMetrics } from './metrics.ts';
-import type { EdgeDatabase, Outbox, TelemetryLane } from './outbox/index.ts';
+import { GroupCommit, type EdgeDatabase, type Outbox, type TelemetryLane } from './outbox/index.ts';
 import { decodeRegisters, decodeReport, type DecodeResult } from './profiles/index.ts';
 import type { EventDraft, RuleEngine } from './rules/index.ts';
-import { isRegisterFrame, type RawFrame } from './drivers/types.ts';
+import { isLinkFrame, isRegisterFrame, type LinkFrame, type RawFrame } from './drivers/types.ts';
 
 export interface PipelineOptions {
   devices: Map<string, BoundDevice>;
@@ -19,74 +27,57 @@ export interface PipelineOptions {
   telemetry: TelemetryLane | null;
   metrics: EdgeMetrics;
   logger: Logger;
-  /** Called after events were committed, e.g. to sound a siren and wake the uplink. */
+  /** Called after events were committed, e.g. to wake the uplink. */
   onEvents: (events: AlarmEvent[]) => void;
+  /** Called with every alarm change as the rules decide it, before the commit: local actuation never waits for the disk. */
+  onChanges?: (changes: readonly EventDraft[]) => void;
   /** Every decoded report (actuators confirm their writes by read-back here). */
   onReadings?: (deviceId: string, readings: readonly Reading[]) => void;
 }
 
 export interface Pipeline {
-  (frame: RawFrame): void;
-  /** Commits drafts from the clock, a reset or the gateway's health, with the engine's state. */
+  /** Resolves once the report's events are committed (a rejected report resolves at once). Never rejects. */
+  (frame: RawFrame): Promise<void>;
+  /** Commits drafts from the clock, a reset or the gateway's health, with the engine's state (and any earlier changes still waiting). */
   commit(produce: () => EventDraft[]): AlarmEvent[];
+  /** Changes decided but not yet committed (waiting for the group commit or held after a failed one). */
+  readonly held: number;
+  /** True while the last commit failed (changes are held in memory). */
+  readonly storeFailing: boolean;
+}
+
+function decodeFrame(bound: BoundDevice, frame: Exclude<RawFrame, LinkFrame>): DecodeResult {
+  const { profile } = bound;
+  if (isRegisterFrame(frame)) {
+    // The profile's transport piece refuses registers it does not decode (firmware-profiles transports/).
+    return decodeRegisters(profile, frame.deviceId, frame.blocks, frame.t);
+  }
+  return decodeReport(profile, frame.deviceId, frame.payload, frame.t);
 }
 
 export function createPipeline(options: PipelineOptions): Pipeline {
-  const { devices, db, outbox, engine, telemetry, metrics, logger, onEvents, onReadings } = options;
-  // Rule state and the events it produces commit in one transaction: after a crash either both
-  // are on disk or neither, so an alarm is never raised twice nor lost.
-  const transaction = db.transaction((drafts: EventDraft[]) => {
-    engine.persist();
-    return drafts.map((draft) => outbox.append(draft));
-  });
+  const { devices, engine, telemetry, metrics, logger, onReadings } = options;
+  const committer = new GroupCommit(options);
 
-  const publish = (events: AlarmEvent[]): void => {
-    for (const event of events) {
-      metrics.events.inc({ action: event.action });
-      logger.info(
-        { eventId: event.id, deviceId: event.deviceId, alarmType: event.alarmType, action: event.action, level: event.level, ...(event.chattering ? { chattering: true } : {}) },
-        'event durable',
-      );
-    }
-    if (events.length > 0) onEvents(events);
-  };
-
-  const commit = (produce: () => EventDraft[]): AlarmEvent[] => {
-    const drafts = produce();
-    if (drafts.length === 0 && !engine.dirty) return [];
-    let events: AlarmEvent[];
-    try {
-      events = transaction(drafts);
-    } catch (err) {
-      // Disk full or a corrupt database: the report is lost but the agent keeps serving others.
-      logger.error({ err: (err as Error).message, drafts: drafts.length }, 'could not commit events');
-      return [];
-    }
-    publish(events);
-    return events;
-  };
-
-  const pipeline = ((frame: RawFrame) => {
+  const pipeline = ((frame: RawFrame): Promise<void> => {
     const bound = devices.get(frame.deviceId);
-    if (!bound) return;
-    const { profile } = bound;
-    let decoded: DecodeResult;
-    if (isRegisterFrame(frame)) {
-      decoded = profile.transport === 'modbus' ? decodeRegisters(profile, frame.deviceId, frame.blocks, frame.t) : { ok: false, reason: 'registers for a non-Modbus profile' };
-    } else {
-      decoded = decodeReport(profile, frame.deviceId, frame.payload, frame.t);
-    }
+    if (!bound) return Promise.resolve();
+    if (isLinkFrame(frame)) return committer.enqueue(engine.linkStatus(frame.deviceId, frame.link === 'lost', frame.t));
+    const decoded = decodeFrame(bound, frame);
     if (!decoded.ok) {
       metrics.decodeErrors.inc({ device: frame.deviceId });
       logger.warn({ deviceId: frame.deviceId, reason: decoded.reason }, 'device report rejected');
-      return;
+      return Promise.resolve();
     }
     const { readings } = decoded;
     metrics.readings.inc({ device: frame.deviceId }, readings.length);
     telemetry?.push(readings);
-    commit(() => engine.evaluate(frame.deviceId, readings, frame.t));
+    const committed = committer.enqueue(engine.evaluate(frame.deviceId, readings, frame.t));
     onReadings?.(frame.deviceId, readings);
+    return committed;
   }) as Pipeline;
-  pipeline.commit = commit;
+  pipeline.commit = (produce) => committer.commitNow(produce());
+  Object.defineProperty(pipeline, 'held', { get: () => committer.held });
+  Object.defineProperty(pipeline, 'storeFailing', { get: () => committer.storeFailing });
   return pipeline;
 }

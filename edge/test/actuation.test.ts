@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { loadProfiles, type ModbusProfile } from '@gridwatch/firmware-profiles';
 import { ModbusDeviceSim, ModbusTcpSim } from '@gridwatch/sim';
 import { resolveConfig, startAgent } from '../src/index.ts';
-import { captureLogger, tempDir, waitFor } from './helpers.ts';
+import { captureLogger, tempDir, eventually } from './helpers.ts';
 
 const profiles = loadProfiles();
 const profile = (id: string) => profiles.profiles.get(id)!.profile as ModbusProfile;
@@ -51,22 +51,26 @@ test('uplink cut: gas above 25 %LEL sounds the siren coil within 500 ms, confirm
   );
   const agent = await startAgent(config, { logger });
   try {
-    await waitFor('first gas poll', () => lines.some((l) => l.msg === 'edge ready') && agent.health().uplink === 'disconnected');
-    await new Promise((r) => setTimeout(r, 300));
+    await eventually('first gas poll', () => lines.some((l) => l.msg === 'edge ready') && agent.health().uplink === 'disconnected');
+    // Both devices decoded at least once: the low gas reading went through the rules, and the siren stays off.
+    await eventually('gas-1 and siren-1 read', async () => {
+      const text = await (await fetch(`http://127.0.0.1:${agent.httpPort}/metrics`)).text();
+      return /^gridwatch_edge_readings_total\{device="gas-1"\} [1-9]/m.test(text) && /^gridwatch_edge_readings_total\{device="siren-1"\} [1-9]/m.test(text);
+    });
     assert.deepEqual(relay.getRaw('coil', 0, 1), [0]);
     const started = Date.now();
     gas.set('gas_concentration', 30);
-    await waitFor('siren coil on', () => relay.getRaw('coil', 0, 1)[0] === 1, 2000);
+    await eventually('siren coil on', () => relay.getRaw('coil', 0, 1)[0] === 1, 2000);
     const elapsed = Date.now() - started;
     assert.ok(elapsed <= 500, `siren switched after ${elapsed} ms (limit 500 ms)`);
     assert.equal(agent.health().uplink, 'disconnected', 'the uplink never came up');
-    await waitFor('read-back confirmation', () => lines.some((l) => l.msg === 'actuation confirmed' && l.deviceId === 'siren-1'), 3000);
+    await eventually('read-back confirmation', () => lines.some((l) => l.msg === 'actuation confirmed' && l.deviceId === 'siren-1'), 3000);
 
     // Clear and raise again within the rate limit: the clear write waits for the interval to end.
     gas.set('gas_concentration', 0);
-    await waitFor('gas_low cleared', () => agent.outbox.pending(20).some((e) => e.alarmType === 'gas_low' && e.action === 'clear'));
+    await eventually('gas_low cleared', () => agent.outbox.pending(20).some((e) => e.alarmType === 'gas_low' && e.action === 'clear'));
     assert.deepEqual(relay.getRaw('coil', 0, 1), [1], 'rate-limited: the clear is not written within minIntervalMs');
-    await waitFor('siren off after the interval', () => relay.getRaw('coil', 0, 1)[0] === 0, 3000);
+    await eventually('siren off after the interval', () => relay.getRaw('coil', 0, 1)[0] === 0, 3000);
     const metrics = await (await fetch(`http://127.0.0.1:${agent.httpPort}/metrics`)).text();
     assert.match(metrics, /gridwatch_edge_actuations_total\{result="rate_limited"\} [1-9]/);
     assert.match(metrics, /gridwatch_edge_actuations_total\{result="confirmed"\} [1-9]/);

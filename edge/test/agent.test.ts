@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AlarmEvent } from '@gridwatch/protocol';
 import { startAgent } from '../src/index.ts';
-import { DEVICE, agentConfig, captureLogger, connectDevice, startTestCloud, tempDir, waitFor } from './helpers.ts';
+import { DEVICE, agentConfig, captureLogger, connectDevice, startTestCloud, tempDir, eventually } from './helpers.ts';
 
 test('an alarm travels device → outbox → cloud, is resent until acked, then clears', async () => {
   const cloud = await startTestCloud();
@@ -21,14 +21,14 @@ test('an alarm travels device → outbox → cloud, is resent until acked, then 
     const runtime = JSON.parse(readFileSync(join(config.dataDir, 'runtime.json'), 'utf8')) as Record<string, unknown>;
     assert.deepEqual([runtime.localMqttPort, runtime.httpPort], [agent.localMqttPort, agent.httpPort]);
 
-    await waitFor('online status', () => cloud.statuses.find((s) => s.gatewayId === 'gw-01' && s.state === 'online'));
+    await eventually('online status', () => cloud.statuses.find((s) => s.gatewayId === 'gw-01' && s.state === 'online'));
 
     const device = await connectDevice(agent.localMqttPort, DEVICE.username, DEVICE.password);
     const before = Date.now();
     await device.publishAsync('dev/smoke-1/up', JSON.stringify({ alarm: true }), { qos: 1 });
 
     const sent = (id: string): AlarmEvent[] => cloud.events.flatMap((m) => m.events).filter((e) => e.id === id);
-    const [raise] = await waitFor('raise event', () => sent('gw-01:1').length > 0 && sent('gw-01:1'));
+    const [raise] = await eventually('raise event', () => sent('gw-01:1').length > 0 && sent('gw-01:1'));
     assert.ok(raise);
     assert.equal(cloud.events[0]?.gatewayId, 'gw-01');
     assert.deepEqual(
@@ -39,20 +39,22 @@ test('an alarm travels device → outbox → cloud, is resent until acked, then 
     assert.ok(lines.some((l) => l.msg === 'event durable' && l.eventId === 'gw-01:1'));
 
     // No ack yet: the event stays in the outbox and is sent again after resendAfterMs.
-    await waitFor('resend of gw-01:1', () => sent('gw-01:1').length >= 2);
+    await eventually('resend of gw-01:1', () => sent('gw-01:1').length >= 2);
     assert.equal(agent.outbox.pendingCount(), 1);
 
     await cloud.ack('futian', 'gw-01', { eventIds: ['gw-01:1'] });
-    await waitFor('outbox empty after ack', () => agent.outbox.pendingCount() === 0);
+    await eventually('outbox empty after ack', () => agent.outbox.pendingCount() === 0);
     const sendsAfterAck = sent('gw-01:1').length;
 
     await device.publishAsync('dev/smoke-1/up', JSON.stringify({ alarm: false }), { qos: 1 });
-    const [clear] = await waitFor('clear event', () => sent('gw-01:2').length > 0 && sent('gw-01:2'));
+    const [clear] = await eventually('clear event', () => sent('gw-01:2').length > 0 && sent('gw-01:2'));
     assert.deepEqual([clear?.action, clear?.alarmType, clear?.level], ['clear', 'smoke', 1]);
-    await cloud.ack('futian', 'gw-01', { eventIds: ['gw-01:2'] });
-    await waitFor('outbox empty after second ack', () => agent.outbox.pendingCount() === 0);
-    await new Promise((resolve) => setTimeout(resolve, 700));
+    // The unacked clear being resent proves a resend round ran after gw-01:1 was acked; gw-01:1
+    // was not in it.
+    await eventually('resend of gw-01:2', () => sent('gw-01:2').length >= 2);
     assert.equal(sent('gw-01:1').length, sendsAfterAck, 'an acked event is not resent');
+    await cloud.ack('futian', 'gw-01', { eventIds: ['gw-01:2'] });
+    await eventually('outbox empty after second ack', () => agent.outbox.pendingCount() === 0);
 
     const { outbox, ...health } = (await (await fetch(`http://127.0.0.1:${agent.httpPort}/healthz`)).json()) as { outbox: { pending: number; telemetry?: { readings: number } } };
     assert.ok(outbox.telemetry, 'the telemetry lane reports itself');
@@ -61,14 +63,14 @@ test('an alarm travels device → outbox → cloud, is resent until acked, then 
 
     await device.endAsync();
     await agent.stop();
-    await waitFor('offline status', () => cloud.statuses.at(-1)?.state === 'offline');
+    await eventually('offline status', () => cloud.statuses.at(-1)?.state === 'offline');
 
     // Restart on the same data: the cleared alarm is not cleared again, seq continues.
     agent = await startAgent(config, { logger });
     const again = await connectDevice(agent.localMqttPort, DEVICE.username, DEVICE.password);
     await again.publishAsync('dev/smoke-1/up', JSON.stringify({ alarm: false }), { qos: 1 });
     await again.publishAsync('dev/smoke-1/up', JSON.stringify({ alarm: true }), { qos: 1 });
-    const [third] = await waitFor('raise after restart', () => sent('gw-01:3').length > 0 && sent('gw-01:3'));
+    const [third] = await eventually('raise after restart', () => sent('gw-01:3').length > 0 && sent('gw-01:3'));
     assert.deepEqual([third?.action, third?.alarmType], ['raise', 'smoke']);
     await again.endAsync();
   } finally {
@@ -87,7 +89,7 @@ test('a raised alarm survives a restart: no second raise, and the clear still co
   try {
     let device = await connectDevice(agent.localMqttPort, DEVICE.username, DEVICE.password);
     await device.publishAsync('dev/smoke-1/up', JSON.stringify({ alarm: true }), { qos: 1 });
-    await waitFor('raise committed', () => agent.outbox.pendingCount() === 1);
+    await eventually('raise committed', () => agent.outbox.pendingCount() === 1);
     await device.endAsync();
     await agent.stop();
 
@@ -95,7 +97,7 @@ test('a raised alarm survives a restart: no second raise, and the clear still co
     device = await connectDevice(agent.localMqttPort, DEVICE.username, DEVICE.password);
     await device.publishAsync('dev/smoke-1/up', JSON.stringify({ alarm: true }), { qos: 1 });
     await device.publishAsync('dev/smoke-1/up', JSON.stringify({ alarm: false }), { qos: 1 });
-    await waitFor('clear committed', () => agent.outbox.pendingCount() === 2);
+    await eventually('clear committed', () => agent.outbox.pendingCount() === 2);
     const actions = agent.outbox.pending(10).map((e) => `${e.id} ${e.action}`);
     assert.deepEqual(actions, ['gw-01:1 raise', 'gw-01:2 clear']);
     await device.endAsync();
@@ -114,16 +116,16 @@ test('rejected events are quarantined and invalid acks are counted and ignored',
   try {
     const device = await connectDevice(agent.localMqttPort, DEVICE.username, DEVICE.password);
     await device.publishAsync('dev/smoke-1/up', JSON.stringify({ fault: true }), { qos: 1 });
-    await waitFor('fault sent', () => cloud.events.length > 0);
+    await eventually('fault sent', () => cloud.events.length > 0);
     await cloud.publishRaw('gw/futian/gw-01/ack', '{"v":1,"eventIds":"gw-01:1"}');
     await cloud.publishRaw('gw/futian/gw-01/ack', 'garbage');
-    await waitFor('invalid acks counted', async () => {
+    await eventually('invalid acks counted', async () => {
       const text = await (await fetch(`http://127.0.0.1:${agent.httpPort}/metrics`)).text();
       return /^gridwatch_edge_invalid_acks_total 2$/m.test(text);
     });
     assert.equal(agent.outbox.pendingCount(), 1);
     await cloud.ack('futian', 'gw-01', { eventIds: [], rejected: [{ id: 'gw-01:1', reason: 'unknown device' }] });
-    await waitFor('quarantined', () => agent.outbox.pendingCount() === 0);
+    await eventually('quarantined', () => agent.outbox.pendingCount() === 0);
     const metrics = await (await fetch(`http://127.0.0.1:${agent.httpPort}/metrics`)).text();
     assert.match(metrics, /^gridwatch_edge_events_quarantined_total 1$/m);
     await device.endAsync();

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { startAgent } from '../src/index.ts';
-import { DEVICE, agentConfig, captureLogger, connectDevice, startTestCloud, tempDir, waitFor } from './helpers.ts';
+import { DEVICE, agentConfig, captureLogger, connectDevice, startTestCloud, tempDir, eventually } from './helpers.ts';
 
 async function metricsText(port: number): Promise<string> {
   return (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
@@ -53,7 +53,7 @@ test('malformed reports are counted per device and the next good report still ra
     await device.publishAsync('dev/smoke-1/up', 'not json', { qos: 1 });
     await device.publishAsync('dev/smoke-1/up', '[1,2]', { qos: 1 });
     await device.publishAsync('dev/smoke-1/up', JSON.stringify({ alarm: 'yes' }), { qos: 1 });
-    await waitFor('three decode errors', async () =>
+    await eventually('three decode errors', async () =>
       /^gridwatch_edge_decode_errors_total\{device="smoke-1"\} 3$/m.test(await metricsText(agent.httpPort)),
     );
     const rejected = lines.filter((l) => l.msg === 'device report rejected');
@@ -64,7 +64,7 @@ test('malformed reports are counted per device and the next good report still ra
     // The other device is unaffected, and so is smoke-1's next good report.
     await other.publishAsync('dev/smoke-2/up', JSON.stringify({ tamper: true }), { qos: 1 });
     await device.publishAsync('dev/smoke-1/up', JSON.stringify({ alarm: true }), { qos: 1 });
-    await waitFor('both events committed', () => agent.outbox.pendingCount() === 2);
+    await eventually('both events committed', () => agent.outbox.pendingCount() === 2);
     const events = agent.outbox.pending(10).map((e) => `${e.deviceId} ${e.action} ${e.alarmType} ${e.level}`);
     assert.deepEqual(events, ['smoke-2 raise tamper 3', 'smoke-1 raise smoke 1']);
     assert.doesNotMatch(await metricsText(agent.httpPort), /decode_errors_total\{device="smoke-2"\}/);
@@ -86,7 +86,7 @@ test('the agent runs and keeps events while the cloud is unreachable', async () 
   try {
     const device = await connectDevice(agent.localMqttPort, DEVICE.username, DEVICE.password);
     await device.publishAsync('dev/smoke-1/up', JSON.stringify({ alarm: true }), { qos: 1 });
-    await waitFor('event kept', () => agent.outbox.pendingCount() === 1);
+    await eventually('event kept', () => agent.outbox.pendingCount() === 1);
     const { outbox, ...health } = (await (await fetch(`http://127.0.0.1:${agent.httpPort}/healthz`)).json()) as { outbox: { pending: number; telemetry?: { readings: number } } };
     assert.ok(outbox.telemetry, 'the telemetry lane reports itself');
     Object.assign(health, { outbox: { pending: outbox.pending } });

@@ -48,7 +48,7 @@ test('errors name the file, the path and what was expected', () => {
   const { dir, cleanup } = tempDir();
   try {
     const cases: Array<[string, RegExp]> = [
-      [base.replace('site: futian', 'site: futian, zone: 1'), /edge\.yaml: \/gateway\/zone: Unexpected property$/],
+      [base.replace('site: futian', 'site: futian, zone: 1'), /edge\.yaml: \/gateway\/zone: unknown key gateway\.zone; valid keys here: id, site$/],
       [base.replace('mqtt://127.0.0.1:1', 'http://x'), /edge\.yaml: \/cloud\/url: Expected string to match/],
       [base.replace('version: 1', 'version: 2'), /edge\.yaml: \/version: unsupported config version 2/],
       [base + '  - id: smoke-1\n    profile: generic/smoke-mqtt\n    mqtt: { username: other, password: p }\n', /edge\.yaml: \/devices\/1\/id: duplicate id smoke-1$/],
@@ -68,7 +68,7 @@ test('a device whose profile does not exist is a start-up error naming the devic
     const config = loadConfig(write(dir, base.replace('profile: generic/smoke-mqtt', 'profile: generic/smoke-mqqt')));
     assert.throws(
       () => bindDevices(config, loadProfiles()),
-      /edge\.yaml: \/devices\/0\/profile: device smoke-1: unknown profile generic\/smoke-mqqt \(known: .*generic\/smoke-mqtt.*\)/,
+      /edge\.yaml: \/devices\/0\/profile: device smoke-1: unknown profile generic\/smoke-mqqt; did you mean generic\/smoke-mqtt\?$/,
     );
   } finally {
     cleanup();
@@ -105,16 +105,19 @@ test('the CLI logs one `edge ready` line, writes runtime.json and exits 0 on SIG
   }
 });
 
-test('the CLI refuses a bad config with exit code 2 and the error on one line', async () => {
+test('`check` refuses a bad config with exit code 2, the error in words and a next step that exists', async () => {
   const { dir, cleanup } = tempDir();
   try {
-    const file = write(dir, base.replace('profile: generic/smoke-mqtt', 'profile: acme/none'));
+    const file = write(dir, base.replace('profile: generic/smoke-mqtt', 'profle: generic/smoke-mqtt'));
     const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'check', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
     assert.equal(code, 2);
-    assert.match(stdout, /\/devices\/0\/profile: device smoke-1: unknown profile acme\/none/);
+    assert.equal(
+      stderr,
+      `gridwatch: ${file}: /devices/0/profle: unknown key devices[0].profle; did you mean profile?\n  next: fix the value at the path named above, then run: gridwatch check -c ${file}\n`,
+    );
   } finally {
     cleanup();
   }
@@ -164,10 +167,10 @@ test('installation errors name the file, the path and what was expected', () => 
   try {
     const load: Array<[string, RegExp]> = [
       [installation.replace('kind: rtu,', 'kind: rs485,'), /edge\.yaml: \/buses\/0\/kind: expected one of rtu, tcp, serial$/],
-      [installation.replace('baudRate: 9600', 'baudRate: 9600, baud: 1'), /edge\.yaml: \/buses\/0\/baud: Unexpected property$/],
+      [installation.replace('baudRate: 9600', 'baudRate: 9600, baud: 1'), /edge\.yaml: \/buses\/0\/baud: unknown key buses\[0\]\.baud; did you mean baudRate\?$/],
       [installation.replace('port: 502', 'port: "502"'), /edge\.yaml: \/buses\/1\/port: Expected integer$/],
       [installation.replace('id: tcp0', 'id: rtu0'), /edge\.yaml: \/buses\/1\/id: duplicate bus id rtu0$/],
-      [installation.replace('unitId: 3', 'unitId: 300'), /edge\.yaml: \/devices\/1\/modbus\/unitId: Expected integer to be less or equal to 247$/],
+      [installation.replace('unitId: 3', 'unitId: 300'), /edge\.yaml: \/devices\/1\/modbus\/unitId: 300 is outside 1–247$/],
     ];
     for (const [text, message] of load) {
       assert.throws(() => loadConfig(write(dir, text)), (err: unknown) => err instanceof ConfigError && message.test(err.message), String(message));

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { loadProfiles, type ModbusProfile, type SerialProfile } from '@gridwatch/firmware-profiles';
 import { ModbusDeviceSim, ModbusTcpSim, PtyPair, SerialDeviceSim } from '@gridwatch/sim';
 import { resolveConfig, startAgent } from '../src/index.ts';
-import { captureLogger, startTestCloud, tempDir, waitFor } from './helpers.ts';
+import { captureLogger, startTestCloud, tempDir, eventually } from './helpers.ts';
 
 const profiles = loadProfiles();
 const profile = <T>(id: string) => profiles.profiles.get(id)!.profile as T;
@@ -49,9 +49,9 @@ test('Modbus TCP and serial devices from the installation file raise events thro
   const agent = await startAgent(config, { logger });
   const metrics = async () => (await fetch(`http://127.0.0.1:${agent.httpPort}/metrics`)).text();
   try {
-    await waitFor('gas readings', async () => /^gridwatch_edge_readings_total\{device="gas-1"\} [1-9]/m.test(await metrics()));
+    await eventually('gas readings', async () => /^gridwatch_edge_readings_total\{device="gas-1"\} [1-9]/m.test(await metrics()));
     gas.set('gas_concentration', 30);
-    await waitFor('gas_low raised', () => agent.outbox.pending(10).find((e) => e.alarmType === 'gas_low'));
+    await eventually('gas_low raised', () => agent.outbox.pending(10).find((e) => e.alarmType === 'gas_low'));
     const raised = agent.outbox.pending(10).find((e) => e.alarmType === 'gas_low')!;
     assert.deepEqual([raised.deviceId, raised.action, raised.level, raised.addressId], ['gas-1', 'raise', 2, 'FT-0001']);
     assert.equal(raised.readings?.gas_concentration, 30);
@@ -62,7 +62,7 @@ test('Modbus TCP and serial devices from the installation file raise events thro
     await assert.rejects(agent.command('door-1', [{ point: 'door_open', value: true }]), /no commands/);
 
     // Serial: a forced door raises; noise and a bad checksum are counted, the next frame still works.
-    await waitFor('door port open', async () => {
+    await eventually('door port open', async () => {
       door.set('door_open', true);
       door.set('forced_open', true);
       await door.report();
@@ -72,14 +72,14 @@ test('Modbus TCP and serial devices from the installation file raise events thro
     await door.writeRaw(Buffer.from([0xff, 0x00, 0x13]));
     door.setScenario('corrupt');
     await door.report();
-    await waitFor('bad serial input counted', async () => {
+    await eventually('bad serial input counted', async () => {
       const text = await metrics();
       return /^gridwatch_edge_device_errors_total\{device="door-1",kind="garbage"\} [1-9]/m.test(text) && /^gridwatch_edge_decode_errors_total\{device="door-1"\} [1-9]/m.test(text);
     });
     door.setScenario('normal');
     door.set('forced_open', false);
     await door.report();
-    await waitFor('forced_open cleared', () => agent.outbox.pending(20).find((e) => e.alarmType === 'forced_open' && e.action === 'clear'));
+    await eventually('forced_open cleared', () => agent.outbox.pending(20).find((e) => e.alarmType === 'forced_open' && e.action === 'clear'));
   } finally {
     await agent.stop();
     await door.stop();

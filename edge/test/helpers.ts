@@ -11,15 +11,8 @@ import { pino, type Logger } from 'pino';
 import { SCHEMA_VERSION, decodeMessage, encodeMessage, type AckMessage, type EventsMessage, type StatusMessage } from '@gridwatch/protocol';
 import { resolveConfig, type EdgeConfig } from '../src/index.ts';
 
-export async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
+// The one polling helper of every workspace's tests.
+export { eventually } from '../../test/support/eventually.ts';
 
 export interface TestCloud {
   url: string;
@@ -115,6 +108,6 @@ export function captureLogger(): { logger: Logger; lines: Array<Record<string, u
   return { logger: pino({ level: 'debug' }, sink), lines };
 }
 
-export async function connectDevice(port: number, username: string, password: string, clientId = `dev-${username}`): Promise<MqttClient> {
+export async function connectDevice(port: number, username: string, password: string, clientId = username): Promise<MqttClient> {
   return mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { clientId, username, password, reconnectPeriod: 0 });
 }

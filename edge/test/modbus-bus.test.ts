@@ -5,8 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadProfiles, type ModbusProfile } from '@gridwatch/firmware-profiles';
 import { ModbusDeviceSim, ModbusTcpSim, PtyPair, RtuLineSim } from '@gridwatch/sim';
-import { ModbusDriver, createMetrics, type BoundDevice, type ModbusBusConfig, type RawFrame, type RegisterFrame } from '../src/index.ts';
-import { captureLogger, waitFor } from './helpers.ts';
+import { ModbusDriver, createMetrics, isRegisterFrame, type BoundDevice, type ModbusBusConfig, type RawFrame, type RegisterFrame } from '../src/index.ts';
+import { captureLogger, eventually } from './helpers.ts';
 
 const profiles = loadProfiles();
 const smoke = profiles.profiles.get('generic/smoke-modbus')!.profile as ModbusProfile;
@@ -41,7 +41,8 @@ test('RTU over a pty: with one of three slaves silent, the other two keep >= 90 
     metrics,
   });
   try {
-    await driver.start((frame) => frames.push(frame));
+    // Register frames only: link-status frames (supervision) are tested in modbus-supervision.test.ts.
+    await driver.start((frame) => isRegisterFrame(frame) && frames.push(frame));
     // Measure after a settling second, over four seconds.
     await new Promise((r) => setTimeout(r, 1000));
     const from = Date.now();
@@ -70,7 +71,7 @@ test('RTU over a pty: with one of three slaves silent, the other two keep >= 90 
     // The dead slave comes back: it recovers on its next (backed-off) poll.
     sims[2]!.setScenario('normal');
     await driver.read(['smoke-dead']);
-    await waitFor('dead slave recovers', () => frames.some((f) => f.deviceId === 'smoke-dead'), 3000);
+    await eventually('dead slave recovers', () => frames.some((f) => f.deviceId === 'smoke-dead'), 3000);
     assert.equal(driver.stats().rtu0!.devices['smoke-dead']?.faulty, false);
     assert.ok(lines.some((l) => l.msg === 'device answering again' && l.deviceId === 'smoke-dead'));
   } finally {
@@ -100,13 +101,14 @@ test('RTU bad input: CRC errors and exceptions are counted per device, the bus k
     metrics,
   });
   try {
-    await driver.start((frame) => frames.push(frame));
-    await waitFor('errors of both kinds', () => {
+    // Register frames only: link-status frames (supervision) are tested in modbus-supervision.test.ts.
+    await driver.start((frame) => isRegisterFrame(frame) && frames.push(frame));
+    await eventually('errors of both kinds', () => {
       const s = driver.stats().rtu1!.devices;
       return (s.noisy?.errors.crc ?? 0) >= 2 && (s.refusing?.errors.exception ?? 0) >= 2;
     });
     const before = frames.filter((f) => f.deviceId === 'good').length;
-    await waitFor('good device still polled', () => frames.filter((f) => f.deviceId === 'good').length >= before + 5);
+    await eventually('good device still polled', () => frames.filter((f) => f.deviceId === 'good').length >= before + 5);
     const stats = driver.stats().rtu1!.devices;
     assert.equal(stats.noisy?.faulty, true);
     assert.equal(stats.refusing?.faulty, true);
@@ -117,7 +119,7 @@ test('RTU bad input: CRC errors and exceptions are counted per device, the bus k
     assert.equal(frames.filter((f) => f.deviceId !== 'good').length, 0);
     // The line heals: the noisy device answers again and is no longer faulty.
     noisy.setScenario('normal');
-    await waitFor('noisy recovers', () => frames.some((f) => f.deviceId === 'noisy'), 3000);
+    await eventually('noisy recovers', () => frames.some((f) => f.deviceId === 'noisy'), 3000);
   } finally {
     await driver.stop();
     await line.stop();
@@ -142,22 +144,23 @@ test('Modbus TCP: short frames and slow answers time out and are counted; a writ
     logger,
   });
   try {
-    await driver.start((frame) => frames.push(frame));
-    await waitFor('siren polled', () => frames.some((f) => f.deviceId === 'siren-1'));
+    // Register frames only: link-status frames (supervision) are tested in modbus-supervision.test.ts.
+    await driver.start((frame) => isRegisterFrame(frame) && frames.push(frame));
+    await eventually('siren polled', () => frames.some((f) => f.deviceId === 'siren-1'));
     await driver.write('siren-1', [{ point: 'siren', value: true }]);
     assert.deepEqual(relay.getRaw('coil', 0, 2), [1, 0]);
-    await waitFor('siren read back on', () => {
+    await eventually('siren read back on', () => {
       const last = frames.filter((f): f is RegisterFrame => f.deviceId === 'siren-1' && 'blocks' in f).at(-1);
       return last?.blocks.find((b) => b.table === 'coil')?.values[0] === 1;
     });
     await assert.rejects(driver.write('siren-1', [{ point: 'power_fault', value: true }]), /not writable/);
     await assert.rejects(driver.write('nobody', [{ point: 'siren', value: true }]), /not a Modbus device/);
-    await waitFor('bad devices counted', () => {
+    await eventually('bad devices counted', () => {
       const s = driver.stats().tcp0!.devices;
       return (s.broken?.errors.timeout ?? 0) >= 2 && (s.slow?.errors.timeout ?? 0) >= 2;
     });
     const sirenPolls = frames.filter((f) => f.deviceId === 'siren-1').length;
-    await waitFor('siren keeps being polled', () => frames.filter((f) => f.deviceId === 'siren-1').length >= sirenPolls + 3);
+    await eventually('siren keeps being polled', () => frames.filter((f) => f.deviceId === 'siren-1').length >= sirenPolls + 3);
   } finally {
     await driver.stop();
     await server.stop();

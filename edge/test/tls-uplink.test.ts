@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { decodeMessage, topicFor } from '@gridwatch/protocol';
 import { resolveConfig, startAgent, type Agent } from '../src/index.ts';
-import { captureLogger, waitFor } from './helpers.ts';
+import { captureLogger, eventually } from './helpers.ts';
 import { freePort } from '../../test/support/ports.ts';
 
 const hasTools = spawnSync('mosquitto', ['-h']).error === undefined && spawnSync('openssl', ['version']).error === undefined && spawnSync('mosquitto_passwd', ['-h']).error === undefined;
@@ -96,7 +96,7 @@ before(async () => {
   for (const file of ['ca.pem', 'other-ca.pem', 'server.pem', 'server.key', 'passwd', 'acl', 'mosquitto.conf']) chmodSync(join(dir, file), 0o644);
   broker = spawn('mosquitto', ['-c', join(dir, 'mosquitto.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
   broker.stderr!.on('data', (chunk: Buffer) => (brokerLog += chunk.toString()));
-  await waitFor(
+  await eventually(
     `mosquitto listening on ${port}`,
     () =>
       new Promise<boolean>((resolve) => {
@@ -129,7 +129,7 @@ test('an agent that trusts the broker CA connects over TLS and its retained onli
   const { logger } = captureLogger();
   const agent = await startAgent(config, { logger });
   agents.push(agent);
-  await waitFor('uplink connected', () => agent.health().uplink === 'connected', 5000);
+  await eventually('uplink connected', () => agent.health().uplink === 'connected', 5000);
   const health = (await (await fetch(`http://127.0.0.1:${agent.httpPort}/healthz`)).json()) as { uplink: string };
   assert.equal(health.uplink, 'connected');
 
@@ -158,7 +158,7 @@ test('an agent given a different CA never connects (verification on by default) 
   const agent = await startAgent(config, { logger });
   agents.push(agent);
   // Several attempts (back-off 100–200 ms), every one refused by the TLS handshake.
-  await waitFor('three TLS errors counted', async () => (await metric(agent, 'gridwatch_edge_uplink_errors_total', 'kind="tls"')) >= 3, 5000);
+  await eventually('three TLS errors counted', async () => (await metric(agent, 'gridwatch_edge_uplink_errors_total', 'kind="tls"')) >= 3, 5000);
   const logged = lines.find((l) => l.msg === 'uplink TLS error: broker certificate not verified (check cloud.ca and the broker certificate)');
   assert.ok(logged, 'the TLS error is logged');
   assert.equal(logged.level, 50, 'at error level');
@@ -175,7 +175,7 @@ test('a wrong password is refused by the broker, logged and counted', { skip, ti
   const { logger, lines } = captureLogger();
   const agent = await startAgent(config, { logger });
   agents.push(agent);
-  await waitFor('auth refusal counted', async () => (await metric(agent, 'gridwatch_edge_uplink_errors_total', 'kind="auth"')) >= 1, 5000);
+  await eventually('auth refusal counted', async () => (await metric(agent, 'gridwatch_edge_uplink_errors_total', 'kind="auth"')) >= 1, 5000);
   assert.ok(lines.some((l) => l.msg === 'uplink refused: bad credential (check cloud.password or enroll again)' && l.username === GW.gatewayId));
   assert.equal(await metric(agent, 'gridwatch_edge_uplink_errors_total', 'kind="tls"'), 0, 'the TLS handshake itself succeeded');
   assert.equal(agent.health().uplink, 'disconnected');

@@ -1,7 +1,20 @@
 // Where a point's raw value sits in registers or in a frame, and the checksums frames carry. Shared
 // by the edge decoder (read) and the simulators (write) so both agree byte for byte. Transforms
 // (mask, shift, scale, offset, enum) are not here: they belong to the edge's decoder.
-import { modbusRawType, type ByteOrder, type ChecksumKind, type Framing, type ModbusPoint, type SerialPoint } from './schema.ts';
+import type { ByteOrder } from './schema.ts';
+import type { ModbusPoint, ModbusRawType } from './transports/modbus.ts';
+import type { ChecksumKind, Framing, SerialPoint } from './transports/serial.ts';
+
+/** Registers a Modbus point spans: 2 for 32-bit raw types, else 1 (coils/discrete: 1 bit). */
+export function modbusWidth(point: ModbusPoint): number {
+  const raw = modbusRawType(point);
+  return raw === 'int32' || raw === 'uint32' || raw === 'float32' ? 2 : 1;
+}
+
+/** Raw type of a Modbus point with the default applied. */
+export function modbusRawType(point: ModbusPoint): ModbusRawType {
+  return point.rawType ?? (point.table === 'coil' || point.table === 'discrete' ? 'bool' : 'uint16');
+}
 
 /** CRC-16/MODBUS (poly 0xA001 reflected, init 0xFFFF), Modbus over Serial Line V1.02 §6.2.2. */
 export function crc16Modbus(bytes: Uint8Array, start = 0, end = bytes.length): number {

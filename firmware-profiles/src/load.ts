@@ -6,37 +6,15 @@ import { fileURLToPath } from 'node:url';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import type { TSchema } from '@sinclair/typebox';
 import { LineCounter, parseDocument } from 'yaml';
-import {
-  ProfileSchemas,
-  REGISTER_RAW_TYPES,
-  RULE_KINDS,
-  RuleSchemas,
-  SUPPORTED_TRANSPORTS,
-  TRANSPORTS,
-  modbusRawType,
-  modbusWidth,
-  type ModbusPoint,
-  type Profile,
-  type Rule,
-  type SerialPoint,
-  type SerialProfile,
-} from './schema.ts';
-import { serialWidth } from './layout.ts';
+import { ProfileError } from './errors.ts';
+import { RULE_KINDS, RuleSchemas, type Rule } from './schema.ts';
+import { profileTransport, profileTransportIds, transportOf, type Profile } from './transports/index.ts';
 import { VectorsFile } from './vectors.ts';
 
 /** The collection shipped in this package: `profiles/<vendor>/<model>.yaml`. */
 export const BUNDLED_PROFILES_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'profiles');
 
-export class ProfileError extends Error {
-  readonly file: string;
-  readonly path: string;
-  constructor(file: string, path: string, expected: string) {
-    super(`${file}: ${path}: ${expected}`);
-    this.name = 'ProfileError';
-    this.file = file;
-    this.path = path;
-  }
-}
+export { ProfileError } from './errors.ts';
 
 export interface LoadedProfile {
   profile: Profile;
@@ -86,46 +64,8 @@ function parseYaml(text: string, file: string): unknown {
   return doc.toJS();
 }
 
-function checkModbusPoint(point: ModbusPoint, at: string, file: string): void {
-  const raw = modbusRawType(point);
-  const bitTable = point.table === 'coil' || point.table === 'discrete';
-  if (bitTable !== (raw === 'bool')) {
-    throw new ProfileError(file, `${at}/rawType`, bitTable ? `a ${point.table} is a single bit: rawType bool` : `registers hold ${REGISTER_RAW_TYPES.join(', ')}, not bool`);
-  }
-  if (bitTable && point.type !== 'boolean') throw new ProfileError(file, `${at}/type`, `a ${point.table} point is boolean`);
-  if (point.bit !== undefined && (raw !== 'uint16' && raw !== 'int16')) throw new ProfileError(file, `${at}/bit`, 'bit needs a 16-bit register');
-  if (!bitTable && (point.type === 'boolean') !== (point.bit !== undefined)) {
-    throw new ProfileError(file, `${at}/bit`, 'a boolean point of a register needs `bit`, and `bit` makes a boolean point');
-  }
-  if (point.type === 'string') throw new ProfileError(file, `${at}/type`, 'Modbus points are boolean or number');
-  if (point.access === 'readwrite' && point.table !== 'coil' && point.table !== 'holding') {
-    throw new ProfileError(file, `${at}/access`, 'only coils and holding registers are writable');
-  }
-  if (point.address + modbusWidth(point) > 65536) throw new ProfileError(file, `${at}/address`, 'point runs past address 65535');
-  if (raw === 'float32' && (point.mask !== undefined || point.shift !== undefined)) throw new ProfileError(file, `${at}/mask`, 'mask/shift need an integer rawType');
-}
-
-function checkSerialPoint(point: SerialPoint, at: string, profile: SerialProfile, file: string): void {
-  if ((point.type === 'boolean') !== (point.bit !== undefined)) {
-    throw new ProfileError(file, `${at}/bit`, 'a boolean point needs `bit`, and `bit` makes a boolean point');
-  }
-  if (point.type === 'string') throw new ProfileError(file, `${at}/type`, 'serial points are boolean or number');
-  if ((point.rawType === 'bcd') !== (point.length !== undefined)) throw new ProfileError(file, `${at}/length`, '`length` is required for bcd and only for bcd');
-  if (point.rawType === 'float32' && (point.mask !== undefined || point.shift !== undefined)) throw new ProfileError(file, `${at}/mask`, 'mask/shift need an integer rawType');
-  const { length } = profile.framing;
-  if (length.kind === 'fixed' && point.byteOffset + serialWidth(point) > length.bytes) {
-    throw new ProfileError(file, `${at}/byteOffset`, `field runs past the ${length.bytes}-byte frame`);
-  }
-}
-
-function checkFraming(profile: SerialProfile, file: string): void {
-  const { framing } = profile;
-  if (framing.length.kind === 'delimiter' && framing.end === undefined) throw new ProfileError(file, '/framing/end', 'delimiter framing needs `end`');
-}
-
 function checkProfileSemantics(profile: Profile, file: string): void {
   const points = new Map<string, Profile['points'][number]>();
-  if (profile.transport === 'serial') checkFraming(profile, file);
   profile.points.forEach((point, index) => {
     const at = `/points/${index}`;
     if (points.has(point.name)) throw new ProfileError(file, `${at}/name`, `duplicate point name ${point.name}`);
@@ -136,9 +76,8 @@ function checkProfileSemantics(profile: Profile, file: string): void {
         throw new ProfileError(file, `${at}/${key}`, `only number points may have ${key}`);
       }
     }
-    if (profile.transport === 'modbus') checkModbusPoint(point as ModbusPoint, at, file);
-    if (profile.transport === 'serial') checkSerialPoint(point as SerialPoint, at, profile, file);
   });
+  transportOf(profile).check?.(profile, file);
   if (profile.testPoint !== undefined) {
     const test = points.get(profile.testPoint);
     if (!test || test.type !== 'boolean') {
@@ -165,7 +104,7 @@ const RAW_RANGES: Record<string, [number, number]> = {
 
 /** The values a number point can take after mask, shift, scale and offset; null when unbounded (JSON, float32, bcd). */
 export function pointRange(profile: Profile, point: Profile['points'][number]): [number, number] | null {
-  const raw = profile.transport === 'modbus' ? modbusRawType(point as ModbusPoint) : profile.transport === 'serial' ? (point as SerialPoint).rawType : undefined;
+  const raw = transportOf(profile).rawType?.(point);
   const range = raw === undefined ? undefined : RAW_RANGES[raw];
   if (!range) return null;
   let [lo, hi] = range;
@@ -231,16 +170,10 @@ function checkRules(value: unknown, file: string): void {
 /** Validates an already-parsed profile object. `file` is only used in error messages. */
 export function parseProfile(value: unknown, file: string): Profile {
   const transport = typeof value === 'object' && value !== null && 'transport' in value ? value.transport : undefined;
-  if (!SUPPORTED_TRANSPORTS.includes(transport as (typeof SUPPORTED_TRANSPORTS)[number])) {
-    const known = (TRANSPORTS as readonly unknown[]).includes(transport);
-    throw new ProfileError(
-      file,
-      '/transport',
-      known ? `transport ${String(transport)} has no profile schema yet` : `Expected one of ${SUPPORTED_TRANSPORTS.join(', ')}`,
-    );
-  }
+  const piece = typeof transport === 'string' ? profileTransport(transport) : undefined;
+  if (!piece) throw new ProfileError(file, '/transport', `Expected one of ${profileTransportIds().join(', ')}`);
   checkRules(value, file);
-  const profile = validateAgainst<Profile>(ProfileSchemas[transport as (typeof SUPPORTED_TRANSPORTS)[number]], value, file);
+  const profile = validateAgainst<Profile>(piece.schema, value, file);
   checkProfileSemantics(profile, file);
   return profile;
 }

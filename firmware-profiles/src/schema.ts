@@ -8,12 +8,6 @@
 // `transport`.
 import { Type, type Static, type TLiteral, type TProperties, type TSchema, type TUnion } from '@sinclair/typebox';
 
-export const TRANSPORTS = ['mqtt', 'modbus', 'serial'] as const;
-export type Transport = (typeof TRANSPORTS)[number];
-
-/** Transports that have a profile schema; the loader refuses others with a clear message. */
-export const SUPPORTED_TRANSPORTS = ['mqtt', 'modbus', 'serial'] as const satisfies readonly Transport[];
-
 export const DEVICE_CLASSES = [
   'smoke_detector',
   'gas_detector',
@@ -59,13 +53,15 @@ export type Unit = (typeof UNITS)[number];
 
 export const SNAKE_CASE = '^[a-z][a-z0-9_]*$';
 export const PROFILE_ID = '^[a-z0-9][a-z0-9-]*/[a-z0-9][a-z0-9._-]*$';
+export const BYTE_ORDERS = ['big', 'little'] as const;
+export type ByteOrder = (typeof BYTE_ORDERS)[number];
 /** Hex bytes, optionally separated by spaces: `02`, `0D 0A`, `01030000000AC5CD`. */
 export const HEX_BYTES = '^([0-9A-Fa-f]{2} ?)+$';
 
 type LiteralTuple<T extends readonly string[]> = { -readonly [K in keyof T]: TLiteral<T[K]> };
 
 /** A union of string literals that keeps the literal types (Type.Union over a mapped array does not). */
-function literals<const T extends readonly string[]>(values: T, options: { description: string }): TUnion<LiteralTuple<T>> {
+export function literals<const T extends readonly string[]>(values: T, options: { description: string }): TUnion<LiteralTuple<T>> {
   return Type.Union(
     values.map((value) => Type.Literal(value)),
     options,
@@ -79,10 +75,10 @@ export type PointType = 'boolean' | 'number' | 'string';
 
 export const UnitSchema = literals(UNITS, { description: 'Engineering unit of the decoded value' });
 
-const ReadingLiteral = Type.Union([Type.Boolean(), Type.Number(), Type.String({ maxLength: 256 })]);
+export const ReadingLiteral = Type.Union([Type.Boolean(), Type.Number(), Type.String({ maxLength: 256 })]);
 
 /** Fields every point has, whatever its transport. Transforms apply in the order listed here. */
-const pointCommon = {
+export const pointCommon = {
   name: Type.String({ pattern: SNAKE_CASE, maxLength: 64, description: 'Point name, snake_case, unique in the profile' }),
   description: Type.Optional(Type.String({ maxLength: 256 })),
   type: PointType,
@@ -99,121 +95,6 @@ const pointCommon = {
     }),
   ),
 };
-
-export const MqttPoint = Type.Object(
-  {
-    ...pointCommon,
-    path: Type.String({
-      pattern: '^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*$',
-      description: 'Dotted path into the JSON payload, e.g. `alarm` or `status.battery`',
-    }),
-  },
-  { additionalProperties: false },
-);
-export type MqttPoint = Static<typeof MqttPoint>;
-
-export const MODBUS_TABLES = ['coil', 'discrete', 'holding', 'input'] as const;
-export type ModbusTable = (typeof MODBUS_TABLES)[number];
-export const REGISTER_RAW_TYPES = ['int16', 'uint16', 'int32', 'uint32', 'float32'] as const;
-export const MODBUS_RAW_TYPES = ['bool', ...REGISTER_RAW_TYPES] as const;
-export type ModbusRawType = (typeof MODBUS_RAW_TYPES)[number];
-export const BYTE_ORDERS = ['big', 'little'] as const;
-export type ByteOrder = (typeof BYTE_ORDERS)[number];
-
-/**
- * A Modbus point (Modbus Application Protocol V1.1b3 §4.3 data model: coils, discrete inputs,
- * holding registers, input registers). Addresses are PDU addresses, 0-based (§4.4): "register
- * 40001" of a vendor manual is holding address 0.
- */
-export const ModbusPoint = Type.Object(
-  {
-    ...pointCommon,
-    table: literals(MODBUS_TABLES, { description: 'coil (FC1/5/15), discrete input (FC2), holding register (FC3/6/16), input register (FC4)' }),
-    address: Type.Integer({ minimum: 0, maximum: 65535, description: 'PDU address, 0-based (§4.4)' }),
-    rawType: Type.Optional(
-      literals(MODBUS_RAW_TYPES, {
-        description: 'bool for coils/discrete inputs; registers default to uint16; 32-bit types span two registers',
-      }),
-    ),
-    byteOrder: Type.Optional(
-      literals(BYTE_ORDERS, { description: 'Byte order inside each register; Modbus is big-endian (§4.2), default big' }),
-    ),
-    wordOrder: Type.Optional(
-      literals(BYTE_ORDERS, { description: '32-bit values: big = high word at the lower address (ABCD), little = CDAB; default big' }),
-    ),
-    bit: Type.Optional(Type.Integer({ minimum: 0, maximum: 15, description: 'boolean point from one bit of a 16-bit register, 0 = LSB' })),
-    access: Type.Optional(
-      literals(['read', 'readwrite'] as const, { description: 'readwrite: coils and holding registers the gateway may write; default read' }),
-    ),
-  },
-  { additionalProperties: false },
-);
-export type ModbusPoint = Static<typeof ModbusPoint>;
-
-export const SERIAL_RAW_TYPES = ['uint8', 'int8', 'uint16', 'int16', 'uint32', 'int32', 'float32', 'bcd'] as const;
-export type SerialRawType = (typeof SERIAL_RAW_TYPES)[number];
-
-/** A field of a serial frame at a fixed byte offset from the first byte of the frame. */
-export const SerialPoint = Type.Object(
-  {
-    ...pointCommon,
-    byteOffset: Type.Integer({ minimum: 0, maximum: 1023, description: 'Byte offset from the first byte of the frame (start bytes included)' }),
-    rawType: literals(SERIAL_RAW_TYPES, { description: 'Field encoding; bcd is packed BCD of `length` bytes' }),
-    length: Type.Optional(Type.Integer({ minimum: 1, maximum: 8, description: 'bcd only: number of bytes' })),
-    byteOrder: Type.Optional(literals(BYTE_ORDERS, { description: 'Multi-byte fields; default big' })),
-    bit: Type.Optional(Type.Integer({ minimum: 0, maximum: 31, description: 'boolean point from one bit of the raw integer, 0 = LSB' })),
-  },
-  { additionalProperties: false },
-);
-export type SerialPoint = Static<typeof SerialPoint>;
-
-export const CHECKSUM_KINDS = ['none', 'crc16_modbus', 'xor', 'sum8'] as const;
-export type ChecksumKind = (typeof CHECKSUM_KINDS)[number];
-
-/**
- * How a byte stream is cut into frames: `[start][...body...][checksum][end]`. The length rule
- * finds the end of a frame; the checksum covers bytes `from` up to the checksum itself.
- */
-export const Framing = Type.Object(
-  {
-    start: Type.Optional(Type.String({ pattern: HEX_BYTES, description: 'Start-of-frame bytes, e.g. "02" (STX); used to resynchronise' })),
-    end: Type.Optional(Type.String({ pattern: HEX_BYTES, description: 'End-of-frame bytes, e.g. "03" (ETX) or "0D 0A"' })),
-    length: Type.Union(
-      [
-        Type.Object({ kind: Type.Literal('delimiter', { description: 'The frame ends at `end`' }) }, { additionalProperties: false }),
-        Type.Object(
-          { kind: Type.Literal('fixed'), bytes: Type.Integer({ minimum: 2, maximum: 1024, description: 'Whole frame length' }) },
-          { additionalProperties: false },
-        ),
-        Type.Object(
-          {
-            kind: Type.Literal('prefixed'),
-            offset: Type.Integer({ minimum: 0, maximum: 64, description: 'Offset of the length field' }),
-            size: Type.Union([Type.Literal(1), Type.Literal(2)], { description: 'Size of the length field in bytes' }),
-            byteOrder: Type.Optional(literals(BYTE_ORDERS, { description: 'default big' })),
-            adjust: Type.Integer({
-              minimum: -64,
-              maximum: 64,
-              description: 'Whole frame length = offset + size + value + adjust (adjust counts checksum and end bytes)',
-            }),
-          },
-          { additionalProperties: false },
-        ),
-      ],
-      { description: 'How the end of a frame is found' },
-    ),
-    checksum: Type.Object(
-      {
-        kind: literals(CHECKSUM_KINDS, { description: 'crc16_modbus (2 bytes, low byte first), xor or sum8 (1 byte, sum mod 256)' }),
-        from: Type.Optional(Type.Integer({ minimum: 0, maximum: 64, description: 'First byte covered, default 0; coverage ends at the checksum' })),
-      },
-      { additionalProperties: false },
-    ),
-    maxBytes: Type.Optional(Type.Integer({ minimum: 4, maximum: 1024, description: 'Default 256; longer frames are dropped and the stream resynchronised' })),
-  },
-  { additionalProperties: false },
-);
-export type Framing = Static<typeof Framing>;
 
 const ruleIdentity = {
   alarmType: Type.String({ pattern: '^[a-z][a-z0-9_]{0,63}$', description: 'e.g. smoke, fault, tamper; unique in the profile' }),
@@ -341,7 +222,7 @@ export function isPointRule(rule: Rule): rule is PointRule {
   return rule.kind !== 'heartbeat' && rule.kind !== 'combination';
 }
 
-function profileSchema<T extends Transport, P extends TSchema, E extends TProperties>(transport: T, point: P, extra: E) {
+export function profileSchema<T extends string, P extends TSchema, E extends TProperties>(transport: T, point: P, extra: E) {
   return Type.Object(
     {
       id: Type.String({ pattern: PROFILE_ID, maxLength: 128, description: '`vendor/model`, unique in the collection' }),
@@ -366,53 +247,3 @@ function profileSchema<T extends Transport, P extends TSchema, E extends TProper
   );
 }
 
-export const MqttProfile = profileSchema('mqtt', MqttPoint, {
-  payload: Type.Object(
-    { format: Type.Literal('json', { description: 'The device publishes one JSON object per report' }) },
-    { additionalProperties: false },
-  ),
-});
-export type MqttProfile = Static<typeof MqttProfile>;
-
-export const ModbusProfile = profileSchema('modbus', ModbusPoint, {
-  modbus: Type.Optional(
-    Type.Object(
-      {
-        maxRegistersPerRead: Type.Optional(Type.Integer({ minimum: 1, maximum: 125, description: 'FC3/FC4 quantity limit, default and §6.3 maximum 125' })),
-        maxBitsPerRead: Type.Optional(Type.Integer({ minimum: 1, maximum: 2000, description: 'FC1/FC2 quantity limit, default and §6.1 maximum 2000' })),
-        maxGap: Type.Optional(
-          Type.Integer({
-            minimum: 0,
-            maximum: 16,
-            description: 'Default 0. Unused addresses a read may span to join two blocks; only if the device answers for them',
-          }),
-        ),
-      },
-      { additionalProperties: false, description: 'Model limits for coalescing reads' },
-    ),
-  ),
-});
-export type ModbusProfile = Static<typeof ModbusProfile>;
-
-export const SerialProfile = profileSchema('serial', SerialPoint, { framing: Framing });
-export type SerialProfile = Static<typeof SerialProfile>;
-
-/** Per-transport profile schemas; the loader picks one by the file's `transport`. */
-export const ProfileSchemas = { mqtt: MqttProfile, modbus: ModbusProfile, serial: SerialProfile } as const satisfies Record<
-  (typeof SUPPORTED_TRANSPORTS)[number],
-  TSchema
->;
-
-export type Profile = MqttProfile | ModbusProfile | SerialProfile;
-export type Point = Profile['points'][number];
-
-/** Registers a Modbus point spans: 2 for 32-bit raw types, else 1 (coils/discrete: 1 bit). */
-export function modbusWidth(point: ModbusPoint): number {
-  const raw = point.rawType ?? (point.table === 'coil' || point.table === 'discrete' ? 'bool' : 'uint16');
-  return raw === 'int32' || raw === 'uint32' || raw === 'float32' ? 2 : 1;
-}
-
-/** Raw type of a Modbus point with the default applied. */
-export function modbusRawType(point: ModbusPoint): ModbusRawType {
-  return point.rawType ?? (point.table === 'coil' || point.table === 'discrete' ? 'bool' : 'uint16');
-}

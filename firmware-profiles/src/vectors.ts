@@ -4,7 +4,8 @@
 // (Modbus: blocks as read), `response` (Modbus: a captured RTU response ADU as hex, for a `read`),
 // or `command` (a write; `bytes` is the RTU request ADU the gateway must send).
 import { Type, type Static } from '@sinclair/typebox';
-import { HEX_BYTES, MODBUS_TABLES, SNAKE_CASE } from './schema.ts';
+import { HEX_BYTES, SNAKE_CASE } from './schema.ts';
+import { MODBUS_TABLES } from './transports/modbus.ts';
 
 const Value = Type.Union([Type.Boolean(), Type.Number(), Type.String()]);
 

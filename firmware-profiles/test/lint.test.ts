@@ -1,12 +1,12 @@
 // One lint over the whole collection (after zigbee-herdsman-converters' checks.test.ts): every
 // profile loads, ids are unique, names are snake_case, units known, vectors present and aimed at
-// their profile, rules point at real points.
+// their profile, rules point at real points, every device supervised.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BUNDLED_PROFILES_DIR, ProfileError, UNITS, loadProfiles, loadVectorsFile, parseProfile, isPointRule } from '../src/index.ts';
+import { BUNDLED_PROFILES_DIR, ProfileError, UNITS, loadProfiles, loadVectorsFile, parseProfile, isPointRule, type Profile } from '../src/index.ts';
 
 const collection = loadProfiles(BUNDLED_PROFILES_DIR);
 
@@ -65,6 +65,42 @@ test('every profile has a vectors file aimed at it, and every vectors file at a 
     const { profile } = loadVectorsFile(file);
     assert.ok(collection.profiles.has(profile), `${file} targets unknown profile ${profile}`);
   }
+});
+
+/**
+ * "Silence is an alarm": every profile supervises its device with a heartbeat rule raising
+ * `device_offline` (for polled devices the bus drives the same rule on communication loss), at a
+ * level that is dispatched (1–3) and within an hour of the device going quiet.
+ */
+function supervisionProblems(profile: Profile): string[] {
+  const rules = profile.rules.filter((r) => r.kind === 'heartbeat');
+  if (rules.length === 0) return [`no supervision: add a heartbeat rule (alarmType device_offline) for ${profile.transport === 'mqtt' || profile.transport === 'serial' ? 'a push device' : 'communication loss'}`];
+  const problems: string[] = [];
+  for (const rule of rules) {
+    if (rule.alarmType !== 'device_offline') problems.push(`supervision rule raises ${rule.alarmType}, expected device_offline`);
+    if (rule.level > 3) problems.push(`supervision at level ${rule.level}: a silent device must be dispatched (level 1–3)`);
+    const seconds = (rule.kind === 'heartbeat' ? (rule.missed ?? 3) : 3) * profile.heartbeatSeconds;
+    if (seconds > 3600) problems.push(`supervision raises only after ${seconds} s of silence (limit 3600 s)`);
+  }
+  return problems;
+}
+
+test('every profile has supervision (heartbeat for push devices, communication loss for polled ones)', () => {
+  for (const { profile, file } of collection.profiles.values()) assert.deepEqual(supervisionProblems(profile), [], file);
+});
+
+test('the supervision lint refuses a profile without supervision, or with a silent one', () => {
+  const point = { name: 'alarm', table: 'input', address: 0, bit: 0, type: 'boolean', unit: 'none' };
+  const unsupervised = parseProfile(inlineModbus(point, [{ kind: 'state', point: 'alarm', alarmType: 'smoke', level: 1, reason: 'smoke' }]), 'inline.yaml');
+  assert.match(supervisionProblems(unsupervised).join('; '), /^no supervision: add a heartbeat rule .*communication loss/);
+  const quiet = parseProfile(inlineModbus(point, [{ kind: 'heartbeat', alarmType: 'offline', missed: 100, level: 5, reason: 'quiet' }]), 'inline.yaml');
+  assert.deepEqual(supervisionProblems(quiet), [
+    'supervision rule raises offline, expected device_offline',
+    'supervision at level 5: a silent device must be dispatched (level 1–3)',
+    'supervision raises only after 6000 s of silence (limit 3600 s)',
+  ]);
+  const supervised = parseProfile(inlineModbus(point, [{ kind: 'heartbeat', alarmType: 'device_offline', level: 3, reason: 'offline' }]), 'inline.yaml');
+  assert.deepEqual(supervisionProblems(supervised), []);
 });
 
 function brokenCollection(mutate: (yaml: string) => string): { dir: string; cleanup: () => void } {

@@ -3,6 +3,8 @@
 'use strict';
 
 const ACTIONS = ['acknowledge', 'assign', 'dispatch', 'on_site', 'resolve', 'close', 'false_alarm', 'test', 'note'];
+// 'none': no lifecycle action, only ack the dispatch message (an update the flow has seen).
+const ACK_ONLY = 'none';
 
 module.exports = function register(RED) {
   function IncidentActionNode(config) {
@@ -14,15 +16,15 @@ module.exports = function register(RED) {
     node.on('input', async (msg, send, done) => {
       if (!cloud) return done(new Error('incident action: choose a GridWatch cloud configuration node'));
       const action = msg.action || config.action;
-      if (!ACTIONS.includes(action)) return done(new Error(`incident action: action must be one of ${ACTIONS.join(', ')}, got "${action}"`));
+      if (action !== ACK_ONLY && !ACTIONS.includes(action)) return done(new Error(`incident action: action must be one of ${[...ACTIONS, ACK_ONLY].join(', ')}, got "${action}"`));
       const lease = msg.gridwatch || {};
       const incidentId = Number(lease.incidentId || (msg.payload && msg.payload.id) || msg.incidentId);
       if (!Number.isInteger(incidentId) || incidentId < 1) return done(new Error('incident action: msg.payload.id (or msg.gridwatch.incidentId) must be an incident id'));
       const body = { action, actor: msg.actor || cloud.actor, note: msg.note || config.note || undefined, unitId: msg.unitId || undefined };
       try {
-        let incident;
+        let incident = msg.payload;
         try {
-          incident = await cloud.client.action(incidentId, body);
+          if (action !== ACK_ONLY) incident = await cloud.client.action(incidentId, body);
         } catch (err) {
           // 409: someone already moved the incident on; the message is handled all the same.
           if (err.status !== 409) throw err;

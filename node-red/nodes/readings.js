@@ -1,5 +1,7 @@
-// "gateway readings": the latest value of each point a gateway reports, polled from the cloud;
-// one msg per point whose value changed (and for every point on an input msg).
+// "gateway readings": the latest value of each point a gateway reports, polled from the cloud.
+// Sends one msg per point whose *value* changed since it was last sent (a new timestamp with the
+// same value is no change: a meter polled every second would otherwise flood the flow), optionally
+// repeats an unchanged value every `resendS` seconds, and sends every point on an input msg.
 'use strict';
 
 module.exports = function register(RED) {
@@ -8,7 +10,9 @@ module.exports = function register(RED) {
     const node = this;
     const cloud = RED.nodes.getNode(config.cloud);
     const intervalMs = Math.max(1, Number(config.intervalS) || 10) * 1000;
-    const last = new Map();
+    const resendMs = Math.max(0, Number(config.resendS) || 0) * 1000;
+    /** Per point: the value last sent and when. */
+    const sent = new Map();
     let timer = null;
 
     if (!cloud) {
@@ -16,21 +20,28 @@ module.exports = function register(RED) {
       return;
     }
 
+    function due(key, reading, all, now) {
+      const previous = sent.get(key);
+      if (all || !previous) return true;
+      if (previous.value !== reading.value) return true;
+      return resendMs > 0 && now - previous.at >= resendMs;
+    }
+
     async function poll(all) {
       const query = { gatewayId: config.gatewayId };
       if (config.deviceId) query.deviceId = config.deviceId;
       const body = await cloud.client.readings(query);
       const readings = (body && body.readings) || [];
+      const now = Date.now();
       let changed = 0;
       for (const reading of readings) {
         const key = `${reading.deviceId}/${reading.point}`;
-        const previous = last.get(key);
-        last.set(key, reading);
-        if (!all && previous && previous.value === reading.value && previous.t === reading.t) continue;
+        if (!due(key, reading, all, now)) continue;
+        sent.set(key, { value: reading.value, at: now });
         changed++;
         node.send({ topic: key, payload: reading.value, reading: { ...reading, gatewayId: config.gatewayId } });
       }
-      node.status({ fill: 'green', shape: 'dot', text: `${readings.length} points, ${changed} new` });
+      node.status({ fill: 'green', shape: 'dot', text: `${readings.length} points, ${changed} sent` });
     }
 
     function schedule() {

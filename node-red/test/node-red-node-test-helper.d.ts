@@ -2,6 +2,8 @@
 declare module 'node-red-node-test-helper' {
   interface HelperNode {
     on<T>(event: 'input', listener: (msg: T) => void): void;
+    status(status: { fill?: string; shape?: string; text?: string }): void;
+    warn(message: unknown): void;
   }
   interface NodeRedTestHelper {
     init(nodeRedRuntime: string, userSettings?: Record<string, unknown>): void;

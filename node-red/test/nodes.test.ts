@@ -1,6 +1,7 @@
-// The GridWatch Node-RED nodes in a real Node-RED runtime (node-red-node-test-helper) against a
+// The GridWatch Node-RED nodes in a real Node-RED 4 runtime (node-red-node-test-helper) against a
 // running cloud: an incident raised through the cloud's broker reaches "incidents in", "incident
-// action" acknowledges it and acks its dispatch message, and the cloud shows both.
+// action" acknowledges it and acks its dispatch message, and the cloud shows both; the example flow
+// acknowledges new dispatches only; "gateway readings" sends a point when its value changes.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
@@ -8,12 +9,15 @@ import mqtt from 'mqtt';
 import helper from 'node-red-node-test-helper';
 import { SCHEMA_VERSION, encodeMessage, eventIdFor, topicFor } from '@gridwatch/protocol';
 import { startCloud, MEMORY_DATA_DIR, type Cloud, type Incident } from '@gridwatch/cloud';
+import { eventually } from '../../test/support/eventually.ts';
 
 const require = createRequire(import.meta.url);
 const cloudNode = require('../nodes/gridwatch-cloud.js');
 const incidentsIn = require('../nodes/incidents-in.js');
 const incidentAction = require('../nodes/incident-action.js');
 const readingsNode = require('../nodes/readings.js');
+const switchNode = require('@node-red/nodes/core/function/10-switch.js');
+const exampleFlow = require('../examples/dispatch-acknowledge.json') as Record<string, unknown>[];
 
 const ADMIN_TOKEN = 'admin-token-for-node-red-test';
 const GATEWAY = { gatewayId: 'gw-nodered', site: 'futian-test', secret: 'gateway-secret-nodered' };
@@ -43,7 +47,7 @@ after(async () => {
 });
 
 async function raiseSmokeAlarm(seq: number, deviceId: string): Promise<void> {
-  const client = await mqtt.connectAsync(cloud.mqttUrl, { username: GATEWAY.gatewayId, password: GATEWAY.secret, clientId: `${GATEWAY.gatewayId}-test-${seq}` });
+  const client = await mqtt.connectAsync(cloud.mqttUrl, { username: GATEWAY.gatewayId, password: GATEWAY.secret, clientId: GATEWAY.gatewayId });
   const event = { id: eventIdFor(GATEWAY.gatewayId, seq), seq, deviceId, profileId: 'generic/smoke-mqtt', alarmType: 'smoke', action: 'raise' as const, level: 1, reason: 'Smoke detector in alarm', edgeTime: Date.now() };
   await client.publishAsync(topicFor({ site: GATEWAY.site, gatewayId: GATEWAY.gatewayId }, 'events'), encodeMessage('events', { v: SCHEMA_VERSION, gatewayId: GATEWAY.gatewayId, sentAt: Date.now(), events: [event] }), { qos: 1 });
   await client.endAsync();
@@ -68,33 +72,111 @@ test('incidents in → incident action acknowledges an incident raised in the cl
   const incident = (await (await fetch(`${cloud.httpUrl}/api/v1/incidents/${msg.payload.id}`)).json()) as Incident;
   assert.equal(incident.status, 'acknowledged', 'the cloud shows the incident acknowledged');
   const audit = (await (await fetch(`${cloud.httpUrl}/api/v1/incidents/${msg.payload.id}/audit`)).json()) as { audit: { actor: string; note: string }[] };
-  assert.ok(audit.audit.some((row) => row.actor === 'node-red-flow' && row.note === 'taken by the dispatch centre'), JSON.stringify(audit));
+  // A consumer acts as itself (issue 11): the node's configured actor name is not trusted.
+  assert.ok(audit.audit.some((row) => row.actor === 'consumer:node-red' && row.note === 'taken by the dispatch centre'), JSON.stringify(audit));
   const [message] = await cloud.store.query<{ state: string }>('SELECT state FROM dispatch_messages WHERE id = $1', [msg.gridwatch.messageId]);
   assert.equal(message?.state, 'acked', 'the dispatch message was acked, so it is not delivered again');
   await helper.unload();
 });
 
-test('gateway readings sends the latest values the cloud holds for a gateway', async () => {
-  const client = await mqtt.connectAsync(cloud.mqttUrl, { username: GATEWAY.gatewayId, password: GATEWAY.secret, clientId: `${GATEWAY.gatewayId}-telemetry` });
-  const t = Date.now();
+async function publishReading(seq: number, value: number, t: number): Promise<void> {
+  const client = await mqtt.connectAsync(cloud.mqttUrl, { username: GATEWAY.gatewayId, password: GATEWAY.secret, clientId: GATEWAY.gatewayId });
   await client.publishAsync(
     topicFor({ site: GATEWAY.site, gatewayId: GATEWAY.gatewayId }, 'telemetry'),
-    encodeMessage('telemetry', { v: SCHEMA_VERSION, gatewayId: GATEWAY.gatewayId, seq: 1, sentAt: t, readings: [{ deviceId: 'gas-nr-1', point: 'gas_lel', value: 12.5, t }] }),
+    encodeMessage('telemetry', { v: SCHEMA_VERSION, gatewayId: GATEWAY.gatewayId, seq, sentAt: t, readings: [{ deviceId: 'gas-nr-1', point: 'gas_lel', value, t }] }),
     { qos: 1 },
   );
   await client.endAsync();
+  await eventually('the cloud holds the reading', () => cloud.ingest.latest.get(GATEWAY.gatewayId, 'gas-nr-1', 'gas_lel')?.t === t);
+}
+
+/** Counts the node's polls (it sets its status after each one) so a test can wait for "polled since". */
+function countPolls(nodeId: string): { readonly count: number } {
+  const node = helper.getNode(nodeId);
+  const counter = { count: 0 };
+  const status = node.status.bind(node);
+  node.status = (s) => {
+    counter.count += 1;
+    status(s);
+  };
+  return counter;
+}
+
+async function loadReadings(resendS: number): Promise<{ payloads: number[]; polls: { readonly count: number } }> {
   const flow = [
     { id: 'cfg', type: 'gridwatch-cloud', url: cloud.httpUrl },
-    { id: 'rd', type: 'gridwatch-readings', cloud: 'cfg', gatewayId: GATEWAY.gatewayId, intervalS: 1, wires: [['out']] },
+    { id: 'rd', type: 'gridwatch-readings', cloud: 'cfg', gatewayId: GATEWAY.gatewayId, intervalS: 1, resendS, wires: [['out']] },
     { id: 'out', type: 'helper' },
   ];
   await helper.load([cloudNode, readingsNode], flow, { cfg: { apiKey } });
-  const msg = await new Promise<{ topic: string; payload: number; reading: { t: number } }>((resolve, reject) => {
-    helper.getNode('out').on('input', resolve);
-    setTimeout(() => reject(new Error('no reading within 10 s')), 10_000);
+  const payloads: number[] = [];
+  helper.getNode('out').on<{ payload: number }>('input', (msg) => payloads.push(msg.payload));
+  return { payloads, polls: countPolls('rd') };
+}
+
+test('gateway readings sends a point when its value changes, not when only its timestamp does', async () => {
+  const t = Date.now();
+  await publishReading(1, 12.5, t);
+  const { payloads, polls } = await loadReadings(0);
+  await eventually('the first value', () => payloads.length === 1, 10_000);
+  assert.deepEqual(payloads, [12.5]);
+
+  await publishReading(2, 12.5, t + 1000);
+  const seen = polls.count;
+  await eventually('two polls after the same value arrived', () => polls.count >= seen + 2, 10_000);
+  assert.deepEqual(payloads, [12.5], 'a newer reading with the same value is not sent');
+
+  await publishReading(3, 14, t + 2000);
+  await eventually('the changed value', () => payloads.length === 2, 10_000);
+  assert.deepEqual(payloads, [12.5, 14]);
+  await helper.unload();
+});
+
+test('gateway readings with a repeat interval sends an unchanged value again', async () => {
+  await publishReading(4, 9, Date.now());
+  const { payloads } = await loadReadings(1);
+  await eventually('the value sent twice', () => payloads.length >= 2, 10_000);
+  assert.deepEqual(payloads.slice(0, 2), [9, 9]);
+  await helper.unload();
+});
+
+async function incidentByDevice(deviceId: string): Promise<Incident> {
+  return eventually(`an incident for ${deviceId}`, async () => {
+    const body = (await (await fetch(`${cloud.httpUrl}/api/v1/incidents?limit=200`)).json()) as { incidents: Incident[] };
+    return body.incidents.find((i) => i.deviceId === deviceId);
   });
-  assert.equal(msg.topic, 'gas-nr-1/gas_lel');
-  assert.equal(msg.payload, 12.5);
-  assert.equal(msg.reading.t, t);
+}
+
+test('the example flow acknowledges only new dispatches and acks every update without a 409', async () => {
+  const flow = exampleFlow.map((n) => {
+    if (n.type === 'gridwatch-cloud') return { ...n, url: cloud.httpUrl };
+    if (n.type === 'gridwatch-incidents-in') return { ...n, waitMs: 1000 };
+    if (n.type === 'debug') return { id: n.id, type: 'helper' };
+    return n;
+  });
+  await helper.load([cloudNode, incidentsIn, incidentAction, switchNode], flow, { 'gw-cloud': { apiKey } });
+  const warnings: unknown[] = [];
+  for (const id of ['gw-ack', 'gw-seen']) {
+    const node = helper.getNode(id);
+    const warn = node.warn.bind(node);
+    node.warn = (m) => {
+      warnings.push(m);
+      warn(m);
+    };
+  }
+  await raiseSmokeAlarm(10, 'smoke-nr-flow');
+  const incident = await incidentByDevice('smoke-nr-flow');
+  await eventually('acknowledged by the flow', async () => ((await (await fetch(`${cloud.httpUrl}/api/v1/incidents/${incident.id}`)).json()) as Incident).status === 'acknowledged', 15_000);
+  // Updates: a staff action through the API, then a new occurrence from the device.
+  const onSite = await fetch(`${cloud.httpUrl}/api/v1/incidents/${incident.id}/actions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ action: 'on_site', actor: 'worker-1' }) });
+  assert.equal(onSite.status, 200, await onSite.clone().text());
+  await raiseSmokeAlarm(11, 'smoke-nr-flow');
+  await eventually('every dispatch message of the incident acked', async () => {
+    const rows = await cloud.store.query<{ kind: string; state: string }>('SELECT kind, state FROM dispatch_messages WHERE incident_id = $1', [incident.id]);
+    return rows.length >= 3 && rows.every((r) => r.state === 'acked') ? rows : undefined;
+  }, 15_000);
+  const audit = (await (await fetch(`${cloud.httpUrl}/api/v1/incidents/${incident.id}/audit`)).json()) as { audit: { actor: string; action: string }[] };
+  assert.equal(audit.audit.filter((row) => row.actor === 'consumer:node-red').length, 1, `one acknowledgement by the flow: ${JSON.stringify(audit.audit)}`);
+  assert.deepEqual(warnings, [], 'no 409 (or other) warning from the action nodes');
   await helper.unload();
 });

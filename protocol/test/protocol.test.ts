@@ -52,9 +52,33 @@ test('non-JSON and oversize payloads are rejected with a reason', () => {
   assert.match(!huge.ok ? huge.error : '', /exceeds/);
 });
 
-test('unknown properties are refused so typos surface at the sender', () => {
-  const decoded = decodeMessage('events', JSON.stringify({ ...message, events: [{ ...event, levle: 1 }] }));
-  assert.equal(decoded.ok, false);
+test('within major version 1 a receiver ignores unknown optional fields (stripped, never passed on)', () => {
+  const decoded = decodeMessage('events', JSON.stringify({ ...message, hint: 'x', events: [{ ...event, confidence: 0.9 }] }));
+  assert.deepEqual(decoded, { ok: true, value: message });
+  const ack = decodeMessage('ack', JSON.stringify({ v: 1, t: 5, eventIds: ['gw-01:7'], futureField: { a: 1 } }));
+  assert.deepEqual(ack, { ok: true, value: { v: 1, t: 5, eventIds: ['gw-01:7'] } });
+});
+
+test('a sender is strict: a misspelt field is refused where it is written', () => {
+  assert.throws(() => encodeMessage('events', { ...message, events: [{ ...event, levle: 1 } as typeof event] }), /refusing to send/);
+});
+
+test('text the store cannot hold is refused: U+0000 and lone surrogates; other text (CJK, emoji) passes', () => {
+  // JSON escapes, as a sender would write them: JSON.parse turns them into the characters.
+  for (const reason of [String.raw`a\u0000b`, String.raw`\ud800`, String.raw`x\udc00y`, String.raw`\udbff`]) {
+    const decoded = decodeMessage('events', `{"v":1,"gatewayId":"gw-01","sentAt":1,"events":[${JSON.stringify(event).replace('"Smoke detected"', `"${reason}"`)}]}`);
+    assert.equal(decoded.ok, false, reason);
+    assert.match(!decoded.ok ? decoded.error : '', /\/events\/0\/reason/);
+  }
+  assert.equal(decodeMessage('events', JSON.stringify({ ...message, events: [{ ...event, reason: '烟雾 🔥 ok' }] })).ok, true);
+});
+
+test('the published JSON Schemas say that receivers ignore unknown fields', () => {
+  for (const [name, text] of renderSchemas()) {
+    const doc = JSON.parse(text) as { description: string; additionalProperties?: unknown };
+    assert.match(doc.description, /Receivers ignore properties this schema does not define/, name);
+    assert.equal(doc.additionalProperties, undefined, name);
+  }
 });
 
 test('encodeMessage refuses to send an invalid message', () => {

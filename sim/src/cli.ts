@@ -9,7 +9,7 @@ import { ModbusTcpSim } from './modbus/tcp-server.ts';
 import { RtuLineSim } from './modbus/rtu-line.ts';
 import { PtyPair } from './pty.ts';
 import { SerialDeviceSim, SERIAL_SCENARIOS, type SerialScenario } from './serial/device.ts';
-import { CONTROL_ACTIONS, SimControlServer, isControlAction } from './control.ts';
+import { CONTROL_ACTIONS, SimControlServer } from './control.ts';
 
 /** Where `npm run demo` records the simulator's control URL, so `trigger` works without flags. */
 export const DEMO_RUNTIME_FILE = join(import.meta.dirname, '..', '..', 'data', 'demo', 'runtime.json');
@@ -74,29 +74,81 @@ program
     process.once('SIGTERM', shutdown);
   });
 
+function controlUrlOrFail(explicit: string | undefined): string {
+  const control = explicit ?? defaultControlUrl();
+  if (!control) fail('no simulator control URL: start `npm run demo` first, or pass --control <url>', { exitCode: 2 });
+  return control;
+}
+
+/** One action on one device of a running simulator (`run` or the demo); the server names valid actions. */
+async function postAction(control: string, device: string, action: string, params: { point?: string; value?: string } = {}): Promise<void> {
+  const query = new URLSearchParams(Object.entries(params).filter((e): e is [string, string] => e[1] !== undefined));
+  let response: Response;
+  try {
+    response = await fetch(`${control}/devices/${encodeURIComponent(device)}/${action}${query.size > 0 ? `?${query}` : ''}`, { method: 'POST' });
+  } catch (err) {
+    fail(`cannot reach the simulator at ${control} (${(err as Error).message}): is the demo still running?`, { exitCode: 3 });
+  }
+  const body = (await response.json()) as { error?: string };
+  if (!response.ok) fail(body.error ?? `simulator answered ${response.status}`, { exitCode: 1 });
+}
+
 program
   .command('trigger')
   .description('tell a running simulator to change a device\'s state')
   .argument('<device>', 'device id, e.g. smoke-1')
-  .argument('[action]', `one of ${CONTROL_ACTIONS.join(', ')}`, 'alarm')
+  .argument('[action]', `e.g. ${CONTROL_ACTIONS.join(', ')}; the demo also knows sos, silent, back, set (GET <control>/devices lists each device's)`, 'alarm')
+  .option('--point <name>', 'with set: the point, e.g. gas_concentration')
+  .option('--value <value>', 'with set: the value in engineering units, e.g. 30')
   .option('--control <url>', 'control URL printed by `gridwatch-sim run` (default: the running demo\'s)')
-  .action(async (device: string, action: string, opts: { control?: string }) => {
-    if (!isControlAction(action)) {
-      fail(`unknown action "${action}": use one of ${CONTROL_ACTIONS.join(', ')}`, { exitCode: 2 });
-    }
-    const control = opts.control ?? defaultControlUrl();
-    if (!control) {
-      fail('no simulator control URL: start `npm run demo` first, or pass --control <url>', { exitCode: 2 });
-    }
-    let response: Response;
-    try {
-      response = await fetch(`${control}/devices/${encodeURIComponent(device)}/${action}`, { method: 'POST' });
-    } catch (err) {
-      fail(`cannot reach the simulator at ${control} (${(err as Error).message}): is the demo still running?`, { exitCode: 3 });
-    }
-    const body = (await response.json()) as { error?: string };
-    if (!response.ok) fail(body.error ?? `simulator answered ${response.status}`, { exitCode: 1 });
+  .action(async (device: string, action: string, opts: { control?: string; point?: string; value?: string }) => {
+    if (!/^[a-z][a-z-]{0,31}$/.test(action)) fail(`action: "${action}" is not an action name (e.g. ${CONTROL_ACTIONS.join(', ')})`, { exitCode: 2 });
+    await postAction(controlUrlOrFail(opts.control), device, action, { point: opts.point, value: opts.value });
     console.log(`${device}: ${action} sent`);
+  });
+
+interface ScenarioStep {
+  atMs: number;
+  device: string;
+  action: string;
+  point?: string;
+  value?: string;
+  note: string;
+}
+
+async function demoScenarios(control: string): Promise<Record<string, { title: string; steps: ScenarioStep[] }>> {
+  try {
+    const body = (await (await fetch(`${control}/scenarios`)).json()) as { scenarios?: Record<string, { title: string; steps: ScenarioStep[] }> };
+    if (!body.scenarios) fail(`${control} has no scenarios: scenarios need \`npm run demo\`, not \`gridwatch-sim run\``, { exitCode: 2 });
+    return body.scenarios;
+  } catch (err) {
+    fail(`cannot reach the demo at ${control} (${(err as Error).message}): is it still running?`, { exitCode: 3 });
+  }
+}
+
+program
+  .command('scenario')
+  .description('play a short scripted situation on the running demo (without a name: list them)')
+  .argument('[name]', 'e.g. correlated-fire, gas-leak, watch-sos, silent-detector, test-round')
+  .option('--control <url>', 'control URL of the demo (default: the running demo\'s)')
+  .action(async (name: string | undefined, opts: { control?: string }) => {
+    const control = controlUrlOrFail(opts.control);
+    const scenarios = await demoScenarios(control);
+    const scenario = name === undefined ? undefined : scenarios[name];
+    if (!scenario) {
+      if (name !== undefined) console.error(`gridwatch-sim: unknown scenario "${name}"`);
+      for (const [n, s] of Object.entries(scenarios)) console.log(`  ${n.padEnd(16)} ${s.title}`);
+      if (name !== undefined) process.exit(2);
+      return;
+    }
+    console.log(scenario.title);
+    const start = Date.now();
+    for (const step of scenario.steps) {
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, start + step.atMs - Date.now())));
+      await postAction(control, step.device, step.action, { point: step.point, value: step.value });
+      const what = step.action === 'set' ? `${step.point}=${step.value}` : step.action;
+      console.log(`  +${((Date.now() - start) / 1000).toFixed(1)} s  ${step.device}: ${what}${step.note ? `  ${step.note}` : ''}`);
+    }
   });
 
 interface UnitSpec {

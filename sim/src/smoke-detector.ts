@@ -46,7 +46,8 @@ export class SmokeDetectorSim {
   async start(): Promise<void> {
     const { brokerUrl, deviceId, username, password } = this.options;
     this.client = await mqtt.connectAsync(brokerUrl, {
-      clientId: `sim-${deviceId}`,
+      // The edge's local broker binds the client id to the device id (one identity, one session).
+      clientId: deviceId,
       username,
       password,
       reconnectPeriod: 1000,

@@ -6,6 +6,7 @@ import { once } from 'node:events';
 import { Aedes } from 'aedes';
 import mqtt, { type MqttClient } from 'mqtt';
 import { SimControlServer, SmokeDetectorSim } from '../src/index.ts';
+import { eventually } from '../../test/support/eventually.ts';
 
 let broker: Aedes;
 let server: Server;
@@ -32,11 +33,8 @@ after(async () => {
   await new Promise<void>((resolve) => server.close(() => resolve()));
 });
 
-async function next(count: number): Promise<{ topic: string; body: Record<string, unknown> }> {
-  for (let i = 0; i < 100 && received.length < count; i++) await new Promise((r) => setTimeout(r, 20));
-  const message = received[count - 1];
-  assert.ok(message, `expected message #${count}, got ${received.length}`);
-  return message;
+function next(count: number): Promise<{ topic: string; body: Record<string, unknown> }> {
+  return eventually(`message #${count}`, () => received[count - 1], 2000);
 }
 
 test('the detector reports normal on start, alarm and clear through the control API', async () => {

@@ -100,5 +100,5 @@ test('the cloud Deployment runs several non-root replicas with probes on /health
   assert.equal(deployment.spec.template.spec.securityContext.runAsNonRoot, true);
   const [container] = deployment.spec.template.spec.containers;
   assert.equal(container!.readinessProbe.httpGet.path, '/healthz');
-  assert.equal(container!.env.find((e) => e.name === 'GRIDWATCH_BROKER_URL')?.value, 'mqtt://emqx:1883');
+  assert.equal(container!.env.find((e) => e.name === 'GRIDWATCH_BROKER_URL')?.value, 'mqtt://emqx-internal:1883');
 });

@@ -7,7 +7,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
-import { eventually } from '../support/processes.ts';
+import { eventually } from '../support/eventually.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -31,7 +31,7 @@ test('the agent notifies READY=1, pets the watchdog and says STOPPING=1', async 
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   try {
     const lines = () => (existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n') : []);
-    await eventually(() => (lines().filter((l) => l.endsWith('WATCHDOG=1')).length >= 3 ? true : undefined), 20_000, 'three watchdog pings');
+    await eventually('three watchdog pings', () => (lines().filter((l) => l.endsWith('WATCHDOG=1')).length >= 3 ? true : undefined), 20_000);
     const [first] = lines();
     assert.match(first ?? '', /^\/run\/test-notify --ready --status=gateway gw-notify: local broker on \d+, health on \d+$/);
     child.kill('SIGTERM');

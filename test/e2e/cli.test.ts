@@ -116,9 +116,37 @@ test('devices from a CSV, a scan of the RTU line, a live read', { timeout: 60_00
 
   const read = await cli('read', 'smoke-rtu-2');
   assert.equal(read.code, 0, read.stderr);
-  const values = (read.out as { values: Record<string, unknown> }).values;
+  const { values, units } = read.out as { values: Record<string, unknown>; units: Record<string, string> };
   assert.equal(values.smoke_alarm, false);
   assert.equal(typeof values.battery, 'number');
+  assert.equal(units.battery, 'percent');
+});
+
+test('errors name the flag or the CSV column, with a next step', { timeout: 60_000 }, async () => {
+  const flag = await cli('device', 'add', '--id', 'x2', '--profile', 'generic/smoke-modbus', '--bus', 'rtu0', '--unit-id', '300');
+  assert.equal(flag.code, 2);
+  assert.match(flag.stderr, /^gridwatch: --unit-id: 300 is outside 1–247\n {2}next: pass a number within 1–247 in --unit-id\n$/);
+  const csv = join(dir, 'bad.csv');
+  writeFileSync(csv, 'id,profile,bus,unit_id\nsmoke-9,generic/smoke-modbus,rtu0,x9\n');
+  const column = await cli('device', 'import', csv);
+  assert.equal(column.code, 2);
+  assert.match(column.stderr, /bad\.csv line 2: column unit_id: expected a whole number, got "x9"\n {2}next: pass a whole number within 1–247 in column unit_id/);
+  const scan = await cli('scan', '--bus', 'rtu0', '--from', '0');
+  assert.equal(scan.code, 2);
+  assert.match(scan.stderr, /--from: 0 is outside 1–247/);
+});
+
+test('one program name in every help text', { timeout: 60_000 }, async () => {
+  const help = (...args: string[]): Promise<string> =>
+    new Promise((resolve, reject) =>
+      execFile(process.execPath, ['--import', 'tsx', join(ROOT, 'edge/src/main.ts'), ...args, '--help'], { cwd: ROOT }, (err, stdout) => (err ? reject(err) : resolve(stdout))),
+    );
+  const commands = [[], ['run'], ['check'], ['device'], ['device', 'add'], ['device', 'import'], ['scan'], ['read'], ['test'], ['report'], ['enroll']];
+  for (const args of commands) {
+    const text = await help(...args);
+    assert.match(text, /^Usage: gridwatch /, args.join(' '));
+    assert.doesNotMatch(text, /gridwatch-edge/, args.join(' '));
+  }
 });
 
 test('`test` drives a simulated detector through the agent to the cloud; the report lists it as passed', { timeout: 60_000 }, async () => {
@@ -146,4 +174,11 @@ test('`test` drives a simulated detector through the agent to the cloud; the rep
   assert.equal(lobby.routedTo?.community, 'FT-C01');
   assert.equal(json.devices.find((d) => d.deviceId === 'smoke-rtu-2')?.result, 'not tested');
   assert.match(readFileSync(`${prefix}.md`, 'utf8'), /\| smoke-lobby \| generic\/smoke-mqtt \|.*\| FT-C01 \/ grid-g01 \| PASS \|/);
+  const zh = await cli('report', '--out', `${prefix}-zh`, '--lang', 'zh-CN');
+  assert.equal(zh.code, 1);
+  const md = readFileSync(`${prefix}-zh.md`, 'utf8');
+  assert.match(md, /^# 调试报告 — 网关 gw-cli-01/);
+  assert.match(md, /\| smoke-lobby \| generic\/smoke-mqtt \|.*\| FT-C01 \/ grid-g01 \| 通过 \|/);
+  assert.match(md, /## smoke-rtu-2 — 未测试/);
+  assert.doesNotMatch(md, /undefined/);
 });

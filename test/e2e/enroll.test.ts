@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { MEMORY_DATA_DIR, startCloud, type Cloud } from '@gridwatch/cloud';
 import { SmokeDetectorSim } from '@gridwatch/sim';
-import { edgeHealth, eventually, spawnEdge, type EdgeProcess } from '../support/processes.ts';
+import { edgeHealth, spawnEdge, type EdgeProcess } from '../support/processes.ts';
+import { eventually } from '../support/eventually.ts';
 import { incidentsFor } from '../support/fixtures.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -140,14 +141,14 @@ test('a token issued over REST enrolls the gateway through the CLI; the agent co
 
   // The agent connects with the enrolled credential; a raised alarm becomes an incident.
   agent = await spawnEdge(configFile);
-  await eventually(async () => ((await edgeHealth(agent!.httpPort)).uplink === 'connected' ? true : undefined), 10_000, 'uplink connected');
+  await eventually('uplink connected', async () => ((await edgeHealth(agent!.httpPort)).uplink === 'connected' ? true : undefined), 10_000);
   sim = new SmokeDetectorSim({ brokerUrl: `mqtt://127.0.0.1:${agent.localMqttPort}`, deviceId: DEVICE.id, username: DEVICE.username, password: DEVICE.password });
   await sim.start();
   await sim.alarm();
-  const incidents = await eventually(async () => {
+  const incidents = await eventually('the alarm as an incident', async () => {
     const list = await incidentsFor(cloud, DEVICE.id);
     return list.length > 0 ? list : undefined;
-  }, 10_000, 'the alarm as an incident');
+  }, 10_000);
   assert.equal(incidents[0]!.gatewayId, GW.gatewayId);
 });
 

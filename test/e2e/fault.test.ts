@@ -15,7 +15,8 @@ import { startCloud, type Cloud } from '@gridwatch/cloud';
 import { loadProfiles, type ModbusProfile } from '@gridwatch/firmware-profiles';
 import { ModbusDeviceSim, ModbusTcpSim } from '@gridwatch/sim';
 import { TcpProxy } from '../support/tcp-proxy.ts';
-import { edgeHealth, eventually, spawnEdge, type EdgeProcess } from '../support/processes.ts';
+import { edgeHealth, spawnEdge, type EdgeProcess } from '../support/processes.ts';
+import { eventually } from '../support/eventually.ts';
 import { freePort } from '../support/ports.ts';
 
 const hasMosquitto = spawnSync('mosquitto', ['-h']).error === undefined;
@@ -31,11 +32,11 @@ let cloud: Cloud;
 
 async function startBroker(): Promise<void> {
   broker = spawn('mosquitto', ['-c', join(dir, 'mosquitto.conf')], { stdio: 'ignore' });
-  await eventually(async () => {
+  await eventually('mosquitto listening', async () => {
     const probe = await mqtt.connectAsync(`mqtt://127.0.0.1:${brokerPort}`, { reconnectPeriod: 0, connectTimeout: 500 }, false).catch(() => undefined);
     await probe?.endAsync();
     return probe ? true : undefined;
-  }, 10_000, 'mosquitto listening');
+  }, 10_000);
 }
 
 async function stopBroker(): Promise<void> {
@@ -121,13 +122,13 @@ test(`${CYCLES} cycles of SIGKILL, broker restarts and link cuts: every alarm in
       }
     }
     for (const s of sims) s.set('gas_concentration', 0);
-    await eventually(async () => {
+    await eventually('the outbox to drain', async () => {
       const health = await edgeHealth(edge.httpPort);
       const cleared = edge.logs.filter((l) => l.msg === 'event durable' && l.action === 'clear').length;
       return health.uplink === 'connected' && health.outbox.pending === 0 && cleared > 0 ? true : undefined;
-    }, 30_000, 'the outbox to drain');
+    }, 30_000);
     await sleep(500);
-    await eventually(async () => ((await edgeHealth(edge.httpPort)).outbox.pending === 0 ? true : undefined), 15_000, 'the final clears to be acked');
+    await eventually('the final clears to be acked', async () => ((await edgeHealth(edge.httpPort)).outbox.pending === 0 ? true : undefined), 15_000);
     for (const a of agents) for (const l of a.logs) if (l.msg === 'event durable') durable.add(String(l.eventId));
 
     const rows = await cloud.store.query<{ event_id: string; seq: string | number; device_id: string; alarm_type: string; action: string }>(

@@ -8,7 +8,8 @@ import { io as connectSocket, type Socket } from 'socket.io-client';
 import { startCloud, MEMORY_DATA_DIR, INCIDENT_EVENT, type Cloud, type Incident } from '@gridwatch/cloud';
 import { SmokeDetectorSim } from '@gridwatch/sim';
 import { TcpProxy } from '../support/tcp-proxy.ts';
-import { edgeHealth, eventually, spawnEdge, type EdgeProcess } from '../support/processes.ts';
+import { edgeHealth, spawnEdge, type EdgeProcess } from '../support/processes.ts';
+import { eventually } from '../support/eventually.ts';
 import { eventRowsFor, gatewayFixture, incidentsFor, type GatewayFixture } from '../support/fixtures.ts';
 
 let cloud: Cloud;
@@ -40,7 +41,7 @@ test('a simulated smoke alarm becomes an incident in the REST API and on socket.
   const fixture = await gatewayFixture(cloud, { gatewayId: 'gw-e2e-1', cloudUrl: cloud.mqttUrl, deviceIds: ['smoke-e2e-1'] });
   const edge = await spawnEdge(fixture.configFile);
   track(fixture, edge);
-  await eventually(async () => ((await edgeHealth(edge.httpPort)).uplink === 'connected' ? true : undefined), 10_000, 'uplink connected');
+  await eventually('uplink connected', async () => ((await edgeHealth(edge.httpPort)).uplink === 'connected' ? true : undefined), 10_000);
 
   const socket: Socket = connectSocket(cloud.httpUrl, { transports: ['websocket'], forceNew: true });
   cleanups.push(() => void socket.close());
@@ -52,10 +53,10 @@ test('a simulated smoke alarm becomes an incident in the REST API and on socket.
   const beforeAlarm = Date.now();
   await sim.alarm();
 
-  const [incident] = await eventually(async () => {
+  const [incident] = await eventually('the incident in GET /api/v1/incidents', async () => {
     const found = await incidentsFor(cloud, 'smoke-e2e-1');
     return found.length > 0 ? found : undefined;
-  }, 10_000, 'the incident in GET /api/v1/incidents');
+  }, 10_000);
   assert.ok(incident);
   assert.equal(incident.deviceId, 'smoke-e2e-1');
   assert.equal(incident.gatewayId, 'gw-e2e-1');
@@ -69,22 +70,25 @@ test('a simulated smoke alarm becomes an incident in the REST API and on socket.
   assert.equal(new Date(event!.edge_time).getTime(), incident.raisedEdgeTime, 'the incident carries the edge timestamp of its event');
   assert.match(incident.firstEventId, /^gw-e2e-1:\d+$/);
 
-  const live = await eventually(() => pushed.find((p) => p.id === incident.id), 5_000, 'the incident on socket.io');
+  const live = await eventually('the incident on socket.io', () => pushed.find((p) => p.id === incident.id), 5_000);
   assert.equal(live.deviceId, 'smoke-e2e-1');
   assert.equal(live.alarmType, 'smoke');
   assert.equal(live.level, 1);
   assert.equal(live.raisedEdgeTime, incident.raisedEdgeTime);
 
-  await eventually(async () => ((await edgeHealth(edge.httpPort)).outbox.pending === 0 ? true : undefined), 10_000, 'the outbox drained by the ack');
+  await eventually('the outbox drained by the ack', async () => ((await edgeHealth(edge.httpPort)).outbox.pending === 0 ? true : undefined), 10_000);
 
   await sim.clear();
-  const cleared = await eventually(async () => {
+  // Level 1 needs a human (ISA-18.2 "returned, unacknowledged"): the clear is recorded, the
+  // incident stays open until staff acknowledge it.
+  const returned = await eventually('the clear to reach the incident', async () => {
     const [i] = await incidentsFor(cloud, 'smoke-e2e-1');
-    return i?.status === 'cleared' ? i : undefined;
-  }, 10_000, 'the clear to reach the incident');
-  assert.equal(cleared.id, incident.id);
-  assert.ok(cleared.clearedAt !== null);
-  await eventually(() => pushed.find((p) => p.id === incident.id && p.status === 'cleared'), 5_000, 'the cleared incident on socket.io');
+    return i?.alarmState === 'returned' ? i : undefined;
+  }, 10_000);
+  assert.equal(returned.id, incident.id);
+  assert.equal(returned.status, 'raised');
+  assert.ok(returned.clearedAt !== null);
+  await eventually('the returned incident on socket.io', () => pushed.find((p) => p.id === incident.id && p.alarmState === 'returned'), 5_000);
 });
 
 test('agent SIGKILLed after the cloud committed but before the ack arrived: exactly one incident', async () => {
@@ -94,7 +98,7 @@ test('agent SIGKILLed after the cloud committed but before the ack arrived: exac
   const fixture = await gatewayFixture(cloud, { gatewayId: 'gw-e2e-2', cloudUrl: proxy.url, deviceIds: ['smoke-e2e-2'] });
   let edge = await spawnEdge(fixture.configFile);
   track(fixture, edge);
-  await eventually(async () => ((await edgeHealth(edge.httpPort)).uplink === 'connected' ? true : undefined), 10_000, 'uplink connected');
+  await eventually('uplink connected', async () => ((await edgeHealth(edge.httpPort)).uplink === 'connected' ? true : undefined), 10_000);
   await edge.waitForLog((l) => l.msg === 'uplink subscribed', 10_000);
 
   // From here the cloud's PUBACKs and acks never reach the agent.
@@ -104,7 +108,7 @@ test('agent SIGKILLed after the cloud committed but before the ack arrived: exac
   const durable = await edge.waitForLog((l) => l.msg === 'event durable');
   const eventId = String(durable.eventId);
 
-  await eventually(async () => ((await incidentsFor(cloud, 'smoke-e2e-2')).length === 1 ? true : undefined), 10_000, 'the cloud to commit the incident');
+  await eventually('the cloud to commit the incident', async () => ((await incidentsFor(cloud, 'smoke-e2e-2')).length === 1 ? true : undefined), 10_000);
   assert.equal((await edgeHealth(edge.httpPort)).outbox.pending, 1, 'the event stays in the outbox while its ack is held back');
   await sim.stop();
   await edge.kill('SIGKILL');
@@ -113,7 +117,7 @@ test('agent SIGKILLed after the cloud committed but before the ack arrived: exac
   edge = await spawnEdge(fixture.configFile);
   track(fixture, edge);
   await edge.waitForLog((l) => l.msg === 'uplink subscribed', 10_000);
-  await eventually(async () => ((await edgeHealth(edge.httpPort)).outbox.pending === 0 ? true : undefined), 15_000, 'the replayed event to be acked');
+  await eventually('the replayed event to be acked', async () => ((await edgeHealth(edge.httpPort)).outbox.pending === 0 ? true : undefined), 15_000);
 
   const incidents = await incidentsFor(cloud, 'smoke-e2e-2');
   assert.equal(incidents.length, 1, 'exactly one incident for the event');
@@ -143,7 +147,7 @@ test('agent SIGKILLed after the event became durable but before the cloud saw it
   proxy.restore();
   edge = await spawnEdge(fixture.configFile);
   track(fixture, edge);
-  await eventually(async () => ((await edgeHealth(edge.httpPort)).outbox.pending === 0 ? true : undefined), 15_000, 'the stored event to be delivered');
+  await eventually('the stored event to be delivered', async () => ((await edgeHealth(edge.httpPort)).outbox.pending === 0 ? true : undefined), 15_000);
   const incidents = await incidentsFor(cloud, 'smoke-e2e-3');
   assert.equal(incidents.length, 1);
   assert.equal(incidents[0]!.firstEventId, durable.eventId);

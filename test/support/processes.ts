@@ -85,21 +85,3 @@ export async function edgeHealth(httpPort: number): Promise<EdgeHealth> {
   const response = await fetch(`http://127.0.0.1:${httpPort}/healthz`);
   return (await response.json()) as EdgeHealth;
 }
-
-/** Polls until the check returns a value (not undefined) or the time runs out. */
-export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000, what = 'condition'): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (err) {
-      lastError = err;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}

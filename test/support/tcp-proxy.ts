@@ -6,6 +6,8 @@ interface Pair {
   client: Socket;
   upstream: Socket;
   held: Buffer[];
+  /** Black-holed: bytes both ways vanish for the rest of this connection's life. */
+  dead: boolean;
 }
 
 export class TcpProxy {
@@ -15,6 +17,7 @@ export class TcpProxy {
   private readonly pairs = new Set<Pair>();
   private holding = false;
   private refusing = false;
+  private swallowing = false;
 
   constructor(targetHost: string, targetPort: number) {
     this.targetHost = targetHost;
@@ -45,6 +48,16 @@ export class TcpProxy {
     for (const pair of this.pairs) pair.held = [];
   }
 
+  /**
+   * A black hole (a lost NAT entry, a dead radio link): every byte either way vanishes and nothing
+   * is closed. Connections open now or made before restore() stay dead for good; after restore()
+   * new connections work.
+   */
+  blackHole(): void {
+    this.swallowing = true;
+    for (const pair of this.pairs) pair.dead = true;
+  }
+
   /** Closes every connection and refuses new ones until restore(). */
   cut(): void {
     this.refusing = true;
@@ -54,6 +67,7 @@ export class TcpProxy {
   restore(): void {
     this.refusing = false;
     this.holding = false;
+    this.swallowing = false;
   }
 
   async stop(): Promise<void> {
@@ -69,10 +83,13 @@ export class TcpProxy {
       return;
     }
     const upstream = connect(this.targetPort, this.targetHost);
-    const pair: Pair = { client, upstream, held: [] };
+    const pair: Pair = { client, upstream, held: [], dead: this.swallowing };
     this.pairs.add(pair);
-    client.on('data', (chunk) => upstream.write(chunk));
+    client.on('data', (chunk) => {
+      if (!pair.dead) upstream.write(chunk);
+    });
     upstream.on('data', (chunk) => {
+      if (pair.dead) return;
       if (this.holding) pair.held.push(chunk);
       else client.write(chunk);
     });

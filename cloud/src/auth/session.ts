@@ -2,7 +2,8 @@
 // x: expiry ms }. Stateless, so any replica verifies them; the epoch in the users row revokes them
 // at logout. Browsers carry the token in an HttpOnly SameSite=Lax cookie (no script can read it,
 // cross-site POSTs do not send it); CLIs send it as `Authorization: Bearer`.
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
+import { constantTimeEqual } from '@gridwatch/protocol';
 import type { Queryable } from '../store/store.ts';
 import { findUser, type User } from './users.ts';
 
@@ -37,9 +38,7 @@ export class Sessions {
   async verify(token: string, now = Date.now()): Promise<User | null> {
     const [version, payload, signature] = token.split('.');
     if (version !== 'v1' || !payload || !signature) return null;
-    const expected = Buffer.from(this.sign(`v1.${payload}`));
-    const given = Buffer.from(signature);
-    if (expected.length !== given.length || !timingSafeEqual(expected, given)) return null;
+    if (!constantTimeEqual(signature, this.sign(`v1.${payload}`))) return null;
     let claims: { u?: unknown; e?: unknown; x?: unknown };
     try {
       claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as typeof claims;

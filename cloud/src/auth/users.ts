@@ -1,8 +1,9 @@
 // Console users: roles, jurisdictions and scrypt password hashes. A jurisdiction is a tier of the
 // address book's ladder with its area code (`community:FT-C01`), or `*` for everywhere.
-import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { scryptHash, scryptVerify, type ScryptCost } from '@gridwatch/protocol';
 import { TIERS, type Tier } from '../routing/directory.ts';
 import type { Queryable } from '../store/store.ts';
+import { HashQueue } from './hash-queue.ts';
 
 export const ROLES = ['dispatcher', 'community_staff', 'grid_worker', 'installer', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
@@ -32,28 +33,20 @@ export class UserError extends Error {
   override readonly name = 'UserError';
 }
 
-// OWASP password storage cheat sheet: scrypt N=2^17, r=8, p=1. maxmem must allow 128·N·r bytes.
-const SCRYPT: ScryptOptions = { N: 2 ** 17, r: 8, p: 1, maxmem: 256 * 1024 * 1024 };
-const KEY_LEN = 32;
+// OWASP password storage cheat sheet: scrypt N=2^17, r=8, p=1.
+const SCRYPT: ScryptCost = { N: 2 ** 17, r: 8, p: 1 };
 
-function scryptAsync(password: string, salt: Buffer, options: ScryptOptions): Promise<Buffer> {
-  return new Promise((resolve, reject) => scrypt(password, salt, KEY_LEN, options, (err, key) => (err ? reject(err) : resolve(key))));
-}
+/** Shared by callers that pass no queue of their own (CLI, programmatic addUser). */
+const DEFAULT_QUEUE = new HashQueue(2, 16);
 
 /** `scrypt$N$r$p$salt$hash` (base64url), so the parameters can be raised later without breaking old hashes. */
-export async function hashPassword(password: string): Promise<string> {
-  const salt = randomBytes(16);
-  const key = await scryptAsync(password, salt, SCRYPT);
-  return ['scrypt', SCRYPT.N, SCRYPT.r, SCRYPT.p, salt.toString('base64url'), key.toString('base64url')].join('$');
+export function hashPassword(password: string, queue: HashQueue = DEFAULT_QUEUE): Promise<string> {
+  return queue.run(() => scryptHash(password, SCRYPT));
 }
 
-export async function verifyPassword(password: string, stored: string): Promise<boolean> {
-  const [kind, n, r, p, salt, hash] = stored.split('$');
-  if (kind !== 'scrypt' || !salt || !hash) return false;
-  const N = Number(n);
-  const expected = Buffer.from(hash, 'base64url');
-  const key = await scryptAsync(password, Buffer.from(salt, 'base64url'), { N, r: Number(r), p: Number(p), maxmem: 256 * N * Number(r) });
-  return key.length === expected.length && timingSafeEqual(key, expected);
+/** Throws HashQueueFull when the queue is full. */
+export function verifyPassword(password: string, stored: string, queue: HashQueue = DEFAULT_QUEUE): Promise<boolean> {
+  return queue.run(() => scryptVerify(password, stored));
 }
 
 export function parseJurisdiction(text: string): Jurisdiction {
@@ -117,11 +110,14 @@ export async function findUser(db: Queryable, username: string): Promise<User | 
   return rows[0] ? toUser(rows[0]) : null;
 }
 
-/** The user when the password matches; null otherwise (unknown users cost the same hash time). */
-export async function authenticate(db: Queryable, username: string, password: string): Promise<User | null> {
+/**
+ * The user when the password matches; null otherwise. Unknown users cost the same: their password
+ * is checked against a dummy hash of the same cost, through the same queue.
+ */
+export async function authenticate(db: Queryable, username: string, password: string, queue: HashQueue = DEFAULT_QUEUE): Promise<User | null> {
   const rows = await db.query<UserRow>('SELECT * FROM users WHERE username = $1', [username]);
   const row = rows[0];
-  const ok = await verifyPassword(password, row?.password_hash ?? DUMMY_HASH);
+  const ok = await verifyPassword(password, row?.password_hash ?? DUMMY_HASH, queue);
   return row && ok ? toUser(row) : null;
 }
 

@@ -1,25 +1,49 @@
-// Embedded MQTT broker (aedes on a net.Server) for the one-command setup. Gateways log in with
-// username = gateway id and password = secret; the ingest client logs in with a service identity
-// whose secret is generated at start and lives only in memory.
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+// Embedded MQTT broker (aedes) for the one-command setup, plain TCP and optionally MQTT over TLS.
+// Gateways log in with username = gateway id, password = secret, and client id = the gateway id
+// exactly (identity binding: no one can take over another gateway's session). A second connection
+// of the same gateway replaces the first (MQTT-3.1.4-2) only if it proves the current secret; it
+// is counted. The ingest client logs in with a service identity whose secret lives only in memory.
+// Limits before authentication (packet size, CONNECT timeout, pending sockets per address, failure
+// back-off) come from protocol/src/mqtt-limits.ts.
 import net from 'node:net';
+import tls from 'node:tls';
 import { once } from 'node:events';
+import { readFile } from 'node:fs/promises';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import type { Logger } from 'pino';
+import { DEFAULT_MQTT_LIMITS, MqttServerGuard, constantTimeEqual, randomSecret, type MqttLimits } from '@gridwatch/protocol';
+import type { GatewayChangeFeed } from '../gateways/change-feed.ts';
 import type { GatewayRegistry } from '../gateways/registry.ts';
 import type { CloudMetrics } from '../metrics.ts';
-import { mayPublish, maySubscribe, type Identity } from './acl.ts';
+import { SERVICE_CLIENT_PREFIX, clientIdAllowed, mayPublish, maySubscribe, type Identity } from './acl.ts';
+import { BrokerSecurityMetrics } from './security-metrics.ts';
+import { GatewaySessions } from './sessions.ts';
 
 /** Cannot collide with a gateway id: ids must start with a letter or digit. */
 export const SERVICE_USERNAME = '_gridwatch-ingest';
 
 // MQTT 3.1.1 §3.2.2.3 CONNACK return codes.
+const IDENTIFIER_REJECTED = 2;
 const SERVER_UNAVAILABLE = 3;
 const BAD_USERNAME_OR_PASSWORD = 4;
 const NOT_AUTHORIZED = 5;
 
-function authError(message: string, returnCode: number): AuthenticateError {
-  return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
+class RefusedError extends Error {
+  constructor(
+    message: string,
+    readonly returnCode: number,
+    readonly reason: string,
+    /** Counts toward the address's failure back-off. */
+    readonly isFailure = true,
+  ) {
+    super(message);
+  }
+}
+
+export interface BrokerTls {
+  port: number;
+  certFile: string;
+  keyFile: string;
 }
 
 export interface BrokerOptions {
@@ -28,16 +52,36 @@ export interface BrokerOptions {
   registry: GatewayRegistry;
   metrics: CloudMetrics;
   log: Logger;
+  /** MQTT over TLS listener on the same host; absent = plain only. */
+  tls?: BrokerTls | null;
+  limits?: Partial<MqttLimits>;
+  /** Rotation/disable notifications; absent = sessions are not revoked (single-process tests). */
+  changes?: GatewayChangeFeed | null;
 }
 
 export class EmbeddedBroker {
   private aedes: Aedes | null = null;
-  private server: net.Server | null = null;
+  private servers: net.Server[] = [];
   private readonly identities = new WeakMap<Client, Identity>();
-  private readonly serviceSecret = randomBytes(32).toString('base64url');
+  private readonly serviceSecret = randomSecret();
+  private readonly limits: MqttLimits;
+  private readonly security: BrokerSecurityMetrics;
+  private readonly sessions: GatewaySessions;
+  private readonly guard: MqttServerGuard;
   private boundPort: number | null = null;
+  private boundTlsPort: number | null = null;
+  private readonly onChange = (gatewayId: string): void => this.recheck(() => this.sessions.recheck(gatewayId));
+  private readonly onResync = (): void => this.recheck(() => this.sessions.recheckAll());
 
-  constructor(private readonly options: BrokerOptions) {}
+  constructor(private readonly options: BrokerOptions) {
+    this.limits = { ...DEFAULT_MQTT_LIMITS, ...options.limits };
+    this.security = new BrokerSecurityMetrics(options.metrics.registry);
+    this.sessions = new GatewaySessions(options.registry, this.security, options.log);
+    this.guard = new MqttServerGuard(this.limits, (limit, address, detail) => {
+      this.security.limitClosed.inc({ limit });
+      options.log.warn({ address, limit, detail }, 'mqtt connection closed by a limit');
+    });
+  }
 
   /** Credentials for the cloud's own ingest client. */
   get serviceCredentials(): { username: string; password: string } {
@@ -49,31 +93,78 @@ export class EmbeddedBroker {
     return this.boundPort;
   }
 
+  /** The MQTT over TLS port, or null without a TLS listener. */
+  get tlsPort(): number | null {
+    return this.boundTlsPort;
+  }
+
   get running(): boolean {
     return this.aedes !== null && !this.aedes.closed;
   }
 
   async start(): Promise<void> {
+    const aedes = await this.createAedes();
+    this.aedes = aedes;
+    try {
+      const plain = net.createServer((socket) => this.accept(socket));
+      this.boundPort = await this.listen(plain, this.options.port);
+      const tlsOptions = this.options.tls;
+      if (tlsOptions) {
+        const [cert, key] = await Promise.all([readFile(tlsOptions.certFile), readFile(tlsOptions.keyFile)]);
+        const secure = tls.createServer({ cert, key, minVersion: 'TLSv1.2' }, (socket) => this.accept(socket));
+        this.boundTlsPort = await this.listen(secure, tlsOptions.port);
+      }
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+    this.options.changes?.on('change', this.onChange);
+    this.options.changes?.on('resync', this.onResync);
+  }
+
+  async stop(): Promise<void> {
+    const { aedes, servers } = this;
+    this.options.changes?.off('change', this.onChange);
+    this.options.changes?.off('resync', this.onResync);
+    this.aedes = null;
+    this.servers = [];
+    // aedes.close() disconnects every client; the servers then have no sockets left to wait for.
+    if (aedes) await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+  }
+
+  private async listen(server: net.Server, port: number): Promise<number> {
+    server.listen(port, this.options.host);
+    await once(server, 'listening');
+    this.servers.push(server);
+    const address = server.address();
+    return typeof address === 'object' && address ? address.port : port;
+  }
+
+  private recheck(run: () => Promise<void>): void {
+    run().catch((err: unknown) => this.options.log.error({ err }, 'gateway session re-check failed'));
+  }
+
+  /** Pre-authentication limits, then the socket goes to aedes through the packet-size guard. */
+  private accept(socket: net.Socket): void {
+    const aedes = this.aedes;
+    if (!aedes) return void socket.destroy();
+    this.guard.accept(socket, (stream) => aedes.handle(stream));
+  }
+
+  private async createAedes(): Promise<Aedes> {
     const { log, metrics } = this.options;
     const aedes = await Aedes.createBroker({
+      connectTimeout: this.limits.connectTimeoutMs,
       authenticate: (client, username, password, done) => {
         this.authenticate(client, username, password).then(
           (identity) => {
             this.identities.set(client, identity);
+            this.guard.authenticated(client.conn);
             metrics.mqttConnections.inc({ result: 'accepted' });
             done(null, true);
           },
-          (err: unknown) => {
-            metrics.mqttConnections.inc({ result: 'refused' });
-            if (err instanceof Error && 'returnCode' in err) {
-              log.warn({ clientId: client.id, username, reason: err.message }, 'mqtt connect refused');
-              done(err as AuthenticateError, false);
-            } else {
-              // The registry failed (database down): "server unavailable" lets the gateway retry.
-              log.error({ clientId: client.id, username, err }, 'mqtt authentication failed');
-              done(authError('server unavailable', SERVER_UNAVAILABLE), false);
-            }
-          },
+          (err: unknown) => done(this.refuse(client, username, err), false),
         );
       },
       authorizePublish: (client, packet, done) => {
@@ -95,42 +186,45 @@ export class EmbeddedBroker {
       },
     });
     aedes.on('client', () => metrics.mqttClients.inc());
-    aedes.on('clientDisconnect', () => metrics.mqttClients.dec());
+    aedes.on('clientDisconnect', (client) => {
+      metrics.mqttClients.dec();
+      const identity = this.identities.get(client);
+      if (identity?.kind === 'gateway') this.sessions.closed(client, identity.gatewayId);
+    });
     aedes.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'mqtt client error'));
-    this.aedes = aedes;
-
-    const server = net.createServer((socket) => aedes.handle(socket));
-    server.listen(this.options.port, this.options.host);
-    try {
-      await once(server, 'listening');
-    } catch (err) {
-      await new Promise<void>((resolve) => aedes.close(() => resolve()));
-      this.aedes = null;
-      throw err;
-    }
-    this.server = server;
-    const address = server.address();
-    this.boundPort = typeof address === 'object' && address ? address.port : this.options.port;
+    return aedes;
   }
 
-  async stop(): Promise<void> {
-    const { aedes, server } = this;
-    this.aedes = null;
-    this.server = null;
-    // aedes.close() disconnects every client; the server then has no sockets left to wait for.
-    if (aedes) await new Promise<void>((resolve) => aedes.close(() => resolve()));
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  private refuse(client: Client, username: string | undefined, err: unknown): AuthenticateError {
+    const { log, metrics } = this.options;
+    metrics.mqttConnections.inc({ result: 'refused' });
+    if (err instanceof RefusedError) {
+      this.security.refused.inc({ reason: err.reason });
+      if (err.isFailure) this.guard.failed(client.conn);
+      log.warn({ clientId: client.id, username, reason: err.message }, 'mqtt connect refused');
+      return Object.assign(new Error(err.message), { returnCode: err.returnCode }) as AuthenticateError;
+    }
+    // The registry failed (database down): "server unavailable" lets the gateway retry.
+    this.security.refused.inc({ reason: 'unavailable' });
+    log.error({ clientId: client.id, username, err }, 'mqtt authentication failed');
+    return Object.assign(new Error('server unavailable'), { returnCode: SERVER_UNAVAILABLE }) as AuthenticateError;
   }
 
   private async authenticate(client: Client, username: string | undefined, password: Buffer | undefined): Promise<Identity> {
-    if (!username || !password) throw authError('missing username or password', NOT_AUTHORIZED);
+    const waitMs = this.guard.blockedForMs(client.conn);
+    if (waitMs > 0) throw new RefusedError(`too many failed logins from this address; retry in ${Math.ceil(waitMs / 1000)} s`, SERVER_UNAVAILABLE, 'backoff', false);
+    if (!username || !password) throw new RefusedError('missing username or password', NOT_AUTHORIZED, 'no_credentials');
     if (username === SERVICE_USERNAME) {
-      const expected = Buffer.from(this.serviceSecret);
-      if (password.length === expected.length && timingSafeEqual(password, expected)) return { kind: 'service', name: 'ingest' };
-      throw authError('bad service credentials', BAD_USERNAME_OR_PASSWORD);
+      if (!constantTimeEqual(password, this.serviceSecret)) throw new RefusedError('bad service credentials', BAD_USERNAME_OR_PASSWORD, 'bad_credentials');
+      if (!clientIdAllowed('service', username, client.id)) throw new RefusedError(`client id: must start with ${SERVICE_CLIENT_PREFIX}`, IDENTIFIER_REJECTED, 'client_id');
+      return { kind: 'service', name: 'ingest' };
     }
-    const gateway = await this.options.registry.verify(username, password.toString('utf8'));
-    if (!gateway) throw authError('bad gateway credentials', BAD_USERNAME_OR_PASSWORD);
-    return { kind: 'gateway', gatewayId: gateway.gatewayId, site: gateway.site };
+    // Identity binding: the client id is exactly the gateway id (checked before the secret, so a
+    // mismatch costs nothing and never reaches the session table).
+    if (!clientIdAllowed('gateway', username, client.id)) throw new RefusedError(`client id: must be the gateway id (${username})`, IDENTIFIER_REJECTED, 'client_id');
+    const login = await this.options.registry.verify(username, password.toString('utf8'));
+    if (!login) throw new RefusedError('bad gateway credentials', BAD_USERNAME_OR_PASSWORD, 'bad_credentials');
+    this.sessions.opened(client, login);
+    return { kind: 'gateway', gatewayId: login.gatewayId, site: login.site };
   }
 }

@@ -22,7 +22,8 @@ export const DISPATCH_EVENT = 'dispatch';
 export interface LiveFeedOptions {
   /** Pool for the cross-process adapter; null with PGlite (one process). */
   adapterPool: pg.Pool | null;
-  authenticate: (apiKey: string) => Promise<Consumer | null>;
+  /** The consumer and its reach (auth/consumer-scope.ts: null = every incident). */
+  authenticate: (apiKey: string) => Promise<(Consumer & { reach: User | null }) | null>;
   /** The user of a session token, or null. */
   sessionUser: (token: string) => Promise<User | null>;
   /** Anonymous sockets are let in (and see everything) only when true. */
@@ -61,7 +62,8 @@ export class LiveFeed {
         this.options.authenticate(apiKey).then((consumer) => {
           if (!consumer) return next(new Error('apiKey: unknown'));
           for (const unit of consumer.units) void socket.join(`unit:${unit}`);
-          void socket.join(ALL_ROOM);
+          // A consumer hears the incidents of its units' areas only, like a user of those jurisdictions.
+          for (const room of consumer.reach === null ? [ALL_ROOM] : consumer.reach.jurisdictions.map(roomOf)) void socket.join(room);
           next();
         }, fail);
         return;

@@ -3,6 +3,7 @@
 // slow hash). The webhook secret must stay readable to sign deliveries.
 import { createHash, randomBytes } from 'node:crypto';
 import type { Queryable } from '../store/store.ts';
+import { DEFAULT_CHANNELS, type ChannelRegistry } from './channels/index.ts';
 
 export interface Consumer {
   id: string;
@@ -45,20 +46,16 @@ function toConsumer(row: ConsumerRow): Consumer {
   return { id: row.id, name: row.name, units: row.units, webhookUrl: row.webhook_url };
 }
 
-export async function addConsumer(db: Queryable, input: NewConsumer): Promise<ConsumerCredentials> {
+export async function addConsumer(db: Queryable, input: NewConsumer, channels: ChannelRegistry = DEFAULT_CHANNELS): Promise<ConsumerCredentials> {
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(input.id)) throw new ConsumerError('id: expected 1-64 of A-Z a-z 0-9 _ . - starting with a letter or digit');
   if (typeof input.name !== 'string' || input.name.trim() === '') throw new ConsumerError('name: expected a non-empty string');
   if (!Array.isArray(input.units) || input.units.length === 0 || !input.units.every((u) => typeof u === 'string' && /^[*]$|^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(u))) {
     throw new ConsumerError("units: expected a non-empty list of unit ids or '*'");
   }
   if (input.webhookUrl) {
-    let url: URL;
-    try {
-      url = new URL(input.webhookUrl);
-    } catch {
-      throw new ConsumerError('webhookUrl: not a URL');
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConsumerError('webhookUrl: expected http or https');
+    if (!URL.canParse(input.webhookUrl)) throw new ConsumerError('webhookUrl: not a URL');
+    // The push target's scheme picks the delivery channel (channels/index.ts).
+    if (!channels.forTarget(input.webhookUrl)) throw new ConsumerError(`webhookUrl: expected ${channels.schemes.join(' or ')}`);
   }
   const apiKey = `gwd_${input.id}_${randomBytes(32).toString('base64url')}`;
   const webhookSecret = input.webhookUrl ? randomBytes(32).toString('base64url') : null;

@@ -4,17 +4,30 @@
 // at-least-once, and consumers deduplicate by message id.
 import { randomBytes } from 'node:crypto';
 import type { Queryable, Store } from '../store/store.ts';
-import type { Incident } from '../incidents/incident.ts';
-import type { Outcome } from '../incidents/outcome.ts';
 
 export type MessageKind = 'dispatch' | 'escalation' | 'update';
 
-export interface DispatchMessage {
+/**
+ * What the queue needs of an incident: its id and unit; the rest travels as the JSON snapshot.
+ * Declared here, not imported from incidents/, so dispatch depends on no stage before it.
+ */
+export interface QueuedIncident {
+  id: number;
+  unitId: string | null;
+}
+
+/** The part of a caller's post-commit outcome the queue reports into. */
+export interface QueueSignal {
+  queued: boolean;
+}
+
+/** `I`: the incident snapshot's type as the caller knows it (the API: incidents' `Incident`). */
+export interface DispatchMessage<I extends QueuedIncident = QueuedIncident> {
   id: number;
   incidentId: number;
   kind: MessageKind;
   unitId: string | null;
-  incident: Incident;
+  incident: I;
   /** How many times this message has been handed out (claims and webhook attempts). */
   deliveries: number;
   attempts: number;
@@ -29,7 +42,7 @@ interface MessageRow {
   incident_id: string | number;
   kind: MessageKind;
   unit_id: string | null;
-  payload: Incident | string;
+  payload: QueuedIncident | string;
   deliveries: number;
   attempts: number;
   lease_token: string | null;
@@ -46,7 +59,7 @@ function toMessage(row: MessageRow): DispatchMessage {
     incidentId: Number(row.incident_id),
     kind: row.kind,
     unitId: row.unit_id,
-    incident: typeof row.payload === 'string' ? (JSON.parse(row.payload) as Incident) : row.payload,
+    incident: typeof row.payload === 'string' ? (JSON.parse(row.payload) as QueuedIncident) : row.payload,
     deliveries: Number(row.deliveries),
     attempts: Number(row.attempts),
     leaseToken: row.lease_token,
@@ -57,7 +70,7 @@ function toMessage(row: MessageRow): DispatchMessage {
 }
 
 /** Queues the incident for every consumer following its unit (or '*'), inside the caller's transaction. */
-export async function enqueueDispatch(tx: Queryable, incident: Incident, kind: MessageKind, outcome: Outcome): Promise<void> {
+export async function enqueueDispatch(tx: Queryable, incident: QueuedIncident, kind: MessageKind, outcome: QueueSignal): Promise<void> {
   const rows = await tx.query<{ id: string }>(
     `INSERT INTO dispatch_messages (consumer_id, incident_id, kind, unit_id, payload)
      SELECT id, $1, $2, $3, $4::text::jsonb FROM dispatch_consumers
@@ -67,7 +80,6 @@ export async function enqueueDispatch(tx: Queryable, incident: Incident, kind: M
   );
   if (rows.length > 0) outcome.queued = true;
 }
-
 
 /** Leases up to `max` deliverable messages of one consumer: ready ones and ones whose lease ran out. */
 export async function claim(store: Store, consumerId: string, max: number, leaseS: number): Promise<DispatchMessage[]> {

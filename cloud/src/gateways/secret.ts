@@ -1,34 +1,33 @@
-// Gateway secrets are stored as salted scrypt hashes (RFC 7914) so a leaked database does not leak
-// MQTT credentials. Format: scrypt$N$r$p$salt$hash (base64url), self-describing so the cost can be
-// raised later without invalidating stored hashes.
-import { randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+// Gateway secrets are stored as HMAC-SHA-256 under a server pepper (`hmac-sha256$…`): a machine
+// secret is 256 random bits, so a slow hash adds no protection and would make a reconnect storm of
+// 10,000 gateways cost minutes of CPU (see protocol/src/crypto.ts and docs/DESIGN.md). Hashes from
+// before (salted scrypt, `scrypt$N$r$p$salt$hash`) still verify and are replaced on the first
+// successful login.
+import { randomBytes } from 'node:crypto';
+import { isScryptHash, pepperedHash, pepperedVerify, scryptVerify } from '@gridwatch/protocol';
+import type { Queryable } from '../store/store.ts';
 
-const N = 16384;
-const R = 8;
-const P = 1;
-const KEY_LENGTH = 32;
+export type SecretCheck = 'ok' | 'ok_upgrade' | 'wrong';
 
-function scrypt(secret: string, salt: Buffer, keyLength: number, options: ScryptOptions): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    scryptCb(secret, salt, keyLength, options, (err, key) => (err ? reject(err) : resolve(key)));
-  });
+export function hashSecret(secret: string, pepper: Buffer): string {
+  return pepperedHash(secret, pepper);
 }
 
-export async function hashSecret(secret: string): Promise<string> {
-  const salt = randomBytes(16);
-  const key = await scrypt(secret, salt, KEY_LENGTH, { N, r: R, p: P });
-  return ['scrypt', N, R, P, salt.toString('base64url'), key.toString('base64url')].join('$');
+export async function checkSecret(secret: string, stored: string, pepper: Buffer): Promise<SecretCheck> {
+  if (isScryptHash(stored)) return (await scryptVerify(secret, stored)) ? 'ok_upgrade' : 'wrong';
+  return pepperedVerify(secret, stored, pepper) ? 'ok' : 'wrong';
 }
 
-export async function verifySecret(secret: string, stored: string): Promise<boolean> {
-  const parts = stored.split('$');
-  if (parts.length !== 6 || parts[0] !== 'scrypt') return false;
-  const [, n, r, p, saltText, keyText] = parts as [string, string, string, string, string, string];
-  const expected = Buffer.from(keyText, 'base64url');
-  const key = await scrypt(secret, Buffer.from(saltText, 'base64url'), expected.length, {
-    N: Number(n),
-    r: Number(r),
-    p: Number(p),
-  });
-  return key.length === expected.length && timingSafeEqual(key, expected);
+const PEPPER_NAME = 'gateway_pepper';
+
+/**
+ * The configured pepper, else one kept in server_secrets (created on first use) so every replica
+ * and restart agrees. Production should configure it (file or env): then a copy of the database
+ * alone cannot be used to check guesses of an operator-chosen secret.
+ */
+export async function loadPepper(db: Queryable, configured: string | null): Promise<Buffer> {
+  if (configured !== null) return Buffer.from(configured, 'utf8');
+  await db.query('INSERT INTO server_secrets (name, secret) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING', [PEPPER_NAME, randomBytes(32).toString('base64url')]);
+  const rows = await db.query<{ secret: string }>('SELECT secret FROM server_secrets WHERE name = $1', [PEPPER_NAME]);
+  return Buffer.from((rows[0] as { secret: string }).secret, 'base64url');
 }

@@ -1,6 +1,7 @@
 // Incident as the API and console see it, and the SQL that reads it. Timestamps travel as epoch
 // milliseconds, like every time on the wire contract.
 import type { Queryable, SqlParam } from '../store/store.ts';
+import { laneOf, typesOfLane, type AlarmLane } from './hazards.ts';
 
 /**
  * Lifecycle: raised → dispatched → acknowledged → on_site → resolved → closed, plus false_alarm and
@@ -14,6 +15,21 @@ export const FINAL_STATUSES: readonly IncidentStatus[] = ['resolved', 'closed', 
 
 export type IncidentKind = 'device' | 'correlated' | 'flood' | 'gateway';
 
+/** A device (source) joined into an incident, with the address it reported from. */
+export interface IncidentMember {
+  gatewayId: string;
+  deviceId: string;
+  alarmType: string;
+  addressId: string | null;
+}
+
+/**
+ * ISA-18.2 keeps two dimensions apart: the lifecycle `status` (what staff did) and the alarm state
+ * (what the devices say). `returned` = every source is back to normal; with `open` and a status
+ * before acknowledged that is "returned, unacknowledged" (docs/INCIDENT-STATES.md).
+ */
+export type AlarmState = 'active' | 'returned';
+
 export interface Incident {
   id: number;
   kind: IncidentKind;
@@ -21,11 +37,19 @@ export interface Incident {
   site: string;
   deviceId: string;
   alarmType: string;
+  /** Hazard family of alarmType (firmware-profiles/alarm-types.yaml); correlation stays within it. */
+  hazard: string | null;
   level: number;
   status: IncidentStatus;
+  alarmState: AlarmState;
   open: boolean;
   reason: string;
   addressId: string | null;
+  /** The address book's text and place name for addressId (readable places); null without an address. */
+  addressText: string | null;
+  placeName: string | null;
+  /** Every device and address that joined the incident, first one first. */
+  members: IncidentMember[];
   building: string | null;
   grid: string | null;
   community: string | null;
@@ -34,14 +58,22 @@ export interface Incident {
   /** Where on the escalation ladder the incident sits now, and the unit responsible. */
   tier: string | null;
   unitId: string | null;
+  /** The responsible unit's display name (units.name). */
+  unitName: string | null;
   escalations: number;
   /** Devices joined by correlation (≥ 2 in one building within 2 minutes). */
   deviceCount: number;
   /** False for chattering sources and members of a flood group: recorded, not dispatched. */
   dispatchable: boolean;
   chattering: boolean;
-  /** The flood-group notice this incident was folded into. */
+  /** The flood-group notice (or chattering incident) this incident was folded into. */
   groupId: number | null;
+  /** Emergency board or the installer's maintenance queue (alarm-types.yaml family lane). */
+  lane: AlarmLane;
+  /** Incidents folded into this one (a flood notice's members): the drill-down is `?groupId=<id>`. */
+  memberCount: number;
+  /** Smoke verification: 'pre_alarm' (预警, not dispatched yet), 'confirmed', 'unconfirmed' (cleared before verification); null = dispatched at once. */
+  verification: 'pre_alarm' | 'confirmed' | 'unconfirmed' | null;
   occurrences: number;
   firstEventId: string;
   raisedEdgeTime: number;
@@ -63,11 +95,13 @@ export interface IncidentRow {
   site: string;
   device_id: string;
   alarm_type: string;
+  hazard: string | null;
   level: number;
   status: IncidentStatus;
   open: boolean;
   reason: string;
   address_id: string | null;
+  members: IncidentMember[] | string;
   building: string | null;
   grid: string | null;
   community: string | null;
@@ -90,12 +124,21 @@ export interface IncidentRow {
   resolved_at: Time | null;
   closed_at: Time | null;
   updated_at: Time;
+  address_text: string | null;
+  place_name: string | null;
+  unit_name: string | null;
+  member_count?: number | string;
+  verification?: 'pre_alarm' | 'confirmed' | 'unconfirmed' | null;
 }
 
-export const INCIDENT_COLUMNS = `id, kind, gateway_id, site, device_id, alarm_type, level, status, open, reason, address_id,
+export const INCIDENT_COLUMNS = `id, kind, gateway_id, site, device_id, alarm_type, hazard, level, status, open, reason, address_id, members,
   building, grid, community, street, district, tier, unit_id, escalations, device_count, dispatchable, chattering, group_id,
   occurrences, first_event_id, raised_edge_time, raised_at, cleared_at, acknowledged_at, on_site_at, resolved_at, closed_at,
-  updated_at`;
+  updated_at, verification,
+  (SELECT a.address_text FROM addresses a WHERE a.address_id = incidents.address_id) AS address_text,
+  (SELECT a.place_name FROM addresses a WHERE a.address_id = incidents.address_id) AS place_name,
+  (SELECT u.name FROM units u WHERE u.id = incidents.unit_id) AS unit_name,
+  (SELECT count(*) FROM incidents g WHERE g.group_id = incidents.id)::int AS member_count`;
 
 function ms(value: Time): number {
   return value instanceof Date ? value.getTime() : new Date(value).getTime();
@@ -113,11 +156,16 @@ export function toIncident(row: IncidentRow): Incident {
     site: row.site,
     deviceId: row.device_id,
     alarmType: row.alarm_type,
+    hazard: row.hazard,
     level: Number(row.level),
     status: row.status,
+    alarmState: row.cleared_at === null ? 'active' : 'returned',
     open: row.open,
     reason: row.reason,
     addressId: row.address_id,
+    addressText: row.address_text ?? null,
+    placeName: row.place_name ?? null,
+    members: typeof row.members === 'string' ? (JSON.parse(row.members) as IncidentMember[]) : row.members,
     building: row.building,
     grid: row.grid,
     community: row.community,
@@ -125,11 +173,15 @@ export function toIncident(row: IncidentRow): Incident {
     district: row.district,
     tier: row.tier,
     unitId: row.unit_id,
+    unitName: row.unit_name ?? null,
     escalations: Number(row.escalations),
     deviceCount: Number(row.device_count),
     dispatchable: row.dispatchable,
     chattering: row.chattering,
     groupId: row.group_id === null ? null : Number(row.group_id),
+    lane: laneOf(row.alarm_type),
+    memberCount: Number(row.member_count ?? 0),
+    verification: row.verification ?? null,
     occurrences: Number(row.occurrences),
     firstEventId: row.first_event_id,
     raisedEdgeTime: ms(row.raised_edge_time),
@@ -146,6 +198,12 @@ export function toIncident(row: IncidentRow): Incident {
 export interface IncidentQuery {
   status?: IncidentStatus;
   unitId?: string;
+  /** Only this lane's incidents (maintenance = the installer's queue). */
+  lane?: AlarmLane;
+  /** The board: items not folded into a flood notice or a chattering incident. */
+  board?: boolean;
+  /** Drill-down: the incidents folded into this one. */
+  groupId?: number;
   limit: number;
 }
 
@@ -163,6 +221,15 @@ export async function listIncidents(db: Queryable, query: IncidentQuery, scope?:
   if (query.unitId) {
     params.push(query.unitId);
     where.push(`unit_id = $${params.length}`);
+  }
+  if (query.lane) {
+    params.push(`{${typesOfLane('maintenance').join(',')}}`);
+    where.push(`${query.lane === 'maintenance' ? '' : 'NOT '}alarm_type = ANY($${params.length}::text[])`);
+  }
+  if (query.board) where.push('group_id IS NULL');
+  if (query.groupId !== undefined) {
+    params.push(query.groupId);
+    where.push(`group_id = $${params.length}`);
   }
   params.push(query.limit);
   const rows = await db.query<IncidentRow>(

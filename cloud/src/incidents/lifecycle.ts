@@ -10,7 +10,7 @@ export const ACTIONS = ['dispatch', 'acknowledge', 'on_site', 'resolve', 'close'
 export type Action = (typeof ACTIONS)[number];
 
 /** Action → states it may start from → state it leads to (`note` keeps the state). */
-const TRANSITIONS: Record<Exclude<Action, 'note'>, { from: readonly IncidentStatus[]; to: IncidentStatus }> = {
+export const TRANSITIONS: Record<Exclude<Action, 'note'>, { from: readonly IncidentStatus[]; to: IncidentStatus }> = {
   dispatch: { from: ['raised'], to: 'dispatched' },
   acknowledge: { from: ['raised', 'dispatched'], to: 'acknowledged' },
   on_site: { from: ['dispatched', 'acknowledged'], to: 'on_site' },

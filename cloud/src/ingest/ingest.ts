@@ -15,15 +15,18 @@ import {
 } from '@gridwatch/protocol';
 import type { Logger } from 'pino';
 import type { GatewayRecord, GatewayRegistry } from '../gateways/registry.ts';
-import { applyEvents } from '../incidents/apply.ts';
+import { applyEvents, type ApplyResult } from '../incidents/apply.ts';
+import { describeStoreError, isTransientStoreError } from '../incidents/store-errors.ts';
 import { Outcome, type EngineOptions } from '../incidents/outcome.ts';
 import type { CloudMetrics, RejectReason } from '../metrics.ts';
 import type { Store } from '../store/store.ts';
-import { gatewayOffline, gatewayOnline } from '../supervision/gateways.ts';
+import { markAlive, markOffline } from '../supervision/gateways.ts';
 import type { InfluxSink } from '../telemetry/influx.ts';
 import { LatestValues } from '../telemetry/latest.ts';
-import { checkEvents } from './check-events.ts';
-import { insertDeadLetter } from './dead-letters.ts';
+import { checkEvents, type CheckedEvents } from './check-events.ts';
+import { DEFERRED, DeferredPuback } from './deferred-puback.ts';
+import { KeyedLanes } from './lanes.ts';
+import { insertDeadLetter, storableText } from './dead-letters.ts';
 
 export interface IngestOptions {
   brokerUrl: string;
@@ -42,25 +45,39 @@ export interface IngestOptions {
   onOutcome: (outcome: Outcome) => void;
 }
 
-/** PostgreSQL errors worth one more try: deadlock, serialization failure, a unique race between replicas. */
-const RETRYABLE = new Set(['40P01', '40001', '23505']);
+/** Attempts of a batch's transaction on transient store errors (incidents/store-errors.ts). */
 const MAX_TX_ATTEMPTS = 4;
 /** Telemetry counts as a heartbeat; writing last_seen_at more often than this buys nothing. */
 const SEEN_WRITE_INTERVAL_MS = 5000;
 
-function pgCode(err: unknown): string | undefined {
-  return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' ? err.code : undefined;
-}
+/** Alarm/status messages held at once (queued or committing); beyond it the connection stops reading. */
+const LANE_CAPACITY = 1000;
+
+/** Telemetry batches the broker may have sent ahead of the one being written (MQTT 5 receiveMaximum). */
+const TELEMETRY_IN_FLIGHT = 8;
 
 type Refusal = { label: RejectReason; reason: string };
+
+/** Leaves two of the pool's connections to the API, timers and supervision. */
+function laneConcurrency(store: Store): number {
+  return Math.max(1, (store.connections ?? 1) - 2);
+}
+
+/** One lane per gateway (topic gw/{site}/{gatewayId}/…); a topic outside the contract is its own lane. */
+function laneKeyOf(topic: string): string {
+  return parseTopic(topic)?.gatewayId ?? topic;
+}
 
 export class Ingest {
   readonly latest = new LatestValues();
   private client: MqttClient | null = null;
   private telemetryClient: MqttClient | null = null;
-  private readonly seenWritten = new Map<string, number>();
+  private readonly aliveWritten = new Map<string, number>();
+  private readonly lanes: KeyedLanes;
 
-  constructor(private readonly options: IngestOptions) {}
+  constructor(private readonly options: IngestOptions) {
+    this.lanes = new KeyedLanes(laneConcurrency(options.store), LANE_CAPACITY);
+  }
 
   get connected(): boolean {
     return (this.client?.connected ?? false) && (this.telemetryClient?.connected ?? false);
@@ -69,12 +86,14 @@ export class Ingest {
   /**
    * Resolves once connected and subscribed; a refused login or unreachable broker rejects. Two
    * connections: alarms and status on one, telemetry on the other, so a queue of 5,000-reading
-   * batches never stands between an alarm and its incident (each connection is handled in order).
+   * batches never stands between an alarm and its incident.
    */
   async start(): Promise<void> {
     try {
       this.client = await this.connect('alarms', { events: 1, status: 1 });
-      this.telemetryClient = await this.connect('telemetry', { telemetry: 0 });
+      // QoS 1 with the PUBACK after the TSDB sink accepted the batch (it waits at its high-water
+      // mark): a slow TSDB holds the broker's in-flight window instead of the broker dropping QoS 0.
+      this.telemetryClient = await this.connect('telemetry', { telemetry: 1 });
     } catch (err) {
       await this.stop();
       throw err;
@@ -91,22 +110,15 @@ export class Ingest {
         password: password ?? undefined,
         // Shared subscriptions are MQTT 5 (§4.8.2); plain subscriptions keep 3.1.1 for older brokers.
         protocolVersion: this.options.shareGroup ? 5 : 4,
+        // MQTT 5 §3.1.2.11.3: the broker keeps at most this many QoS 1 messages unacknowledged.
+        ...(this.options.shareGroup ? { properties: { receiveMaximum: role === 'alarms' ? LANE_CAPACITY : TELEMETRY_IN_FLIGHT } } : {}),
         clean: true,
         reconnectPeriod: 1000,
       },
       false,
     );
-    // Called per message before PUBACK; mqtt.js reads the next packet only after the callback,
-    // which keeps one gateway's raise and clear in order and gives back-pressure.
-    client.handleMessage = (packet, done) => {
-      this.route(packet).then(
-        () => done(),
-        (err: unknown) => {
-          log.error({ err, topic: packet.topic }, 'ingest failed; the edge will resend');
-          done();
-        },
-      );
-    };
+    if (role === 'alarms') this.handleConcurrently(client);
+    else this.handleInOrder(client);
     client.on('error', (err) => log.warn({ err: err.message, role }, 'ingest mqtt error'));
     client.on('reconnect', () => log.info({ role }, 'ingest reconnecting to broker'));
     try {
@@ -122,6 +134,47 @@ export class Ingest {
     return client;
   }
 
+  /**
+   * Alarms and status: messages of different gateways commit concurrently on the store's pool, one
+   * gateway's messages strictly in arrival order (its lane), each PUBACK after its commit. mqtt.js
+   * reads the next packet only when the callback is called, and it is called only while the lanes
+   * have room: at most LANE_CAPACITY messages are held, the rest wait in TCP and at the broker.
+   */
+  private handleConcurrently(client: MqttClient): void {
+    const pubacks = new DeferredPuback(client);
+    client.handleMessage = (packet, done) => {
+      const receivedOn = pubacks.receivedOn();
+      this.lanes.push(laneKeyOf(packet.topic), async () => {
+        try {
+          await this.route(packet);
+        } catch (err) {
+          this.options.log.error({ err, topic: packet.topic }, 'ingest failed; the edge will resend');
+        } finally {
+          // Acknowledged to the broker even when it failed, as before: the edge resends it (no
+          // application ack came), and an unacknowledged packet would hold one of the broker's
+          // in-flight slots for this connection for good (Mosquitto: max_inflight_messages).
+          pubacks.send(packet, receivedOn);
+        }
+      });
+      const carryOn = (): void => done(packet.qos === 1 ? DEFERRED : undefined);
+      if (this.lanes.hasRoom) carryOn();
+      else void this.lanes.whenRoom().then(carryOn);
+    };
+  }
+
+  /** Telemetry: one message at a time, PUBACK after the sink accepted it (mqtt.js reads the next packet after the callback). */
+  private handleInOrder(client: MqttClient): void {
+    client.handleMessage = (packet, done) => {
+      this.route(packet).then(
+        () => done(),
+        (err: unknown) => {
+          this.options.log.error({ err, topic: packet.topic }, 'ingest failed; the edge will resend');
+          done();
+        },
+      );
+    };
+  }
+
   async stop(): Promise<void> {
     const clients = [this.client, this.telemetryClient];
     this.client = null;
@@ -130,6 +183,7 @@ export class Ingest {
     // mqtt.js would otherwise wait forever for PUBACKs that cannot come. Unsent acks are resent
     // by the edge's own retry.
     for (const client of clients) if (client) await client.endAsync(!client.connected);
+    await this.lanes.whenIdle();
   }
 
   private async route(packet: IPublishPacket): Promise<void> {
@@ -160,38 +214,24 @@ export class Ingest {
   }
 
   private async onEvents(topic: ParsedTopic, gateway: GatewayRecord, payload: Buffer, rawTopic: string): Promise<void> {
-    const { store, metrics, log } = this.options;
+    const { metrics, log } = this.options;
     const started = process.hrtime.bigint();
     const checked = checkEvents(topic.gatewayId, payload);
-    if (!checked.ok) return this.deadLetter(rawTopic, gateway.gatewayId, payload, checked);
-
-    let outcome = new Outcome();
-    const commit = (): Promise<Awaited<ReturnType<typeof applyEvents>>> =>
-      store.transaction(async (tx) => {
-        for (const r of checked.refused) {
-          await insertDeadLetter(tx, {
-            topic: rawTopic,
-            gatewayId: gateway.gatewayId,
-            eventId: r.id,
-            reason: r.reason,
-            payload: JSON.stringify(r.raw) ?? '',
-          });
-        }
-        return applyEvents(tx, gateway, checked.events, this.options.engine, outcome);
-      });
-    let result: Awaited<ReturnType<typeof applyEvents>>;
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        result = await commit();
-        break;
-      } catch (err) {
-        // Replicas racing for one building or source: the loser retries against the winner's rows.
-        const code = pgCode(err);
-        if (!code || !RETRYABLE.has(code) || attempt >= MAX_TX_ATTEMPTS) throw err;
-        outcome = new Outcome();
-        log.debug({ code, attempt }, 'ingest transaction retried');
-      }
+    if (!checked.ok) {
+      await this.deadLetter(rawTopic, gateway.gatewayId, payload, checked);
+      // The whole message is refused, but every readable event id still gets its answer.
+      this.sendAck(gateway, [], checked.answerIds.map((id) => ({ id, reason: checked.reason })));
+      // Refused or not, it came from the authenticated gateway: proof of life.
+      return this.noteAlive(gateway.gatewayId);
     }
+    let committed: { result: ApplyResult; outcome: Outcome };
+    try {
+      committed = await this.commitEvents(gateway, checked, rawTopic, payload);
+    } catch (err) {
+      if (isTransientStoreError(err)) throw err;
+      return this.refuseBatch(gateway, checked, rawTopic, payload, err);
+    }
+    const { result, outcome } = committed;
     metrics.ingestLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
     metrics.eventsIngested.inc(result.inserted.length);
     metrics.eventsDuplicate.inc(result.duplicates.length);
@@ -199,18 +239,82 @@ export class Ingest {
       metrics.rejected.inc({ reason: r.label });
       log.warn({ gatewayId: gateway.gatewayId, eventId: r.id, reason: r.reason }, 'event refused');
     }
-    if (result.duplicates.length > 0) log.debug({ gatewayId: gateway.gatewayId, duplicates: result.duplicates }, 'replayed events acknowledged');
-
-    const rejected = checked.refused.flatMap((r) => (r.id === null ? [] : [{ id: r.id, reason: r.reason.slice(0, 512) }]));
-    const eventIds = [...result.inserted, ...result.duplicates];
-    if (eventIds.length > 0 || rejected.length > 0) {
-      const ack = encodeMessage('ack', { v: SCHEMA_VERSION, t: Date.now(), eventIds, ...(rejected.length > 0 ? { rejected } : {}) });
-      // Not awaited: the PUBACK for it arrives on the stream handleMessage is holding.
-      this.client?.publish(topicFor(gateway, 'ack'), ack, { qos: 1 }, (err) => {
-        if (err) log.warn({ err: err.message, gatewayId: gateway.gatewayId }, 'ack not sent; the edge will resend and be acked then');
-      });
+    for (const r of result.rejected) {
+      metrics.rejected.inc({ reason: r.label });
+      log.warn({ gatewayId: gateway.gatewayId, eventId: r.id, reason: r.reason, label: r.label }, 'event refused while applying');
     }
+    if (result.stale.length > 0) log.info({ gatewayId: gateway.gatewayId, stale: result.stale }, 'late events stored, not applied');
+    if (result.duplicates.length > 0) log.debug({ gatewayId: gateway.gatewayId, duplicates: result.duplicates }, 'replayed events acknowledged');
+    const rejected = [...checked.refused, ...result.rejected].flatMap((r) => (r.id === null ? [] : [{ id: r.id, reason: r.reason }]));
+    this.sendAck(gateway, [...result.inserted, ...result.duplicates], rejected);
     this.options.onOutcome(outcome);
+  }
+
+  /**
+   * Commits the batch: refused events as dead letters, the rest applied one savepoint each (a store
+   * error on one rejects it alone, and it is dead-lettered too). A transient store error (connection
+   * lost, serialization failure, deadlock) retries the whole transaction; after the last attempt it
+   * propagates and the edge resends.
+   */
+  private async commitEvents(
+    gateway: GatewayRecord,
+    checked: Extract<CheckedEvents, { ok: true }>,
+    rawTopic: string,
+    payload: Buffer,
+  ): Promise<{ result: ApplyResult; outcome: Outcome }> {
+    for (let attempt = 1; ; attempt += 1) {
+      const outcome = new Outcome();
+      try {
+        const result = await this.options.store.transaction(async (tx) => {
+          for (const r of checked.refused) {
+            // Without a usable id the event cannot be answered: keep the whole message as evidence.
+            const evidence = r.id === null ? payload : Buffer.from(JSON.stringify(r.raw) ?? '');
+            await insertDeadLetter(tx, { topic: rawTopic, gatewayId: gateway.gatewayId, eventId: r.id, reason: r.reason, payload: evidence });
+          }
+          const applied = await applyEvents(tx, gateway, checked.events, this.options.engine, outcome);
+          for (const r of applied.rejected) {
+            const event = checked.events.find((e) => e.id === r.id);
+            await insertDeadLetter(tx, { topic: rawTopic, gatewayId: gateway.gatewayId, eventId: r.id, reason: r.reason, payload: Buffer.from(JSON.stringify(event) ?? '') });
+          }
+          await markAlive(tx, gateway.gatewayId);
+          return applied;
+        });
+        this.aliveWritten.set(gateway.gatewayId, Date.now());
+        return { result, outcome };
+      } catch (err) {
+        if (!isTransientStoreError(err) || attempt >= MAX_TX_ATTEMPTS) throw err;
+        this.options.log.debug({ err, attempt }, 'ingest transaction retried');
+      }
+    }
+  }
+
+  /**
+   * A non-transient failure outside the per-event savepoints (the batch's own statements): every
+   * event of the batch is rejected by id with the reason rather than resent forever.
+   */
+  private async refuseBatch(gateway: GatewayRecord, checked: Extract<CheckedEvents, { ok: true }>, rawTopic: string, payload: Buffer, err: unknown): Promise<void> {
+    const reason = describeStoreError(err);
+    this.options.log.error({ err, gatewayId: gateway.gatewayId }, 'events batch refused by the store');
+    const ids = [...checked.events.map((e) => e.id), ...checked.refused.flatMap((r) => (r.id === null ? [] : [r.id]))];
+    await this.deadLetter(rawTopic, gateway.gatewayId, payload, { label: 'store', reason });
+    this.sendAck(gateway, [], ids.map((id) => ({ id, reason })));
+  }
+
+  /** Acks committed ids and rejects refused ones; reasons are made storable and bounded for the contract. */
+  private sendAck(gateway: GatewayRecord, eventIds: string[], rejected: { id: string; reason: string }[]): void {
+    if (eventIds.length === 0 && rejected.length === 0) return;
+    const bounded = rejected.slice(0, 500).map((r) => ({ id: r.id, reason: storableText(r.reason).slice(0, 512) }));
+    let ack: string;
+    try {
+      ack = encodeMessage('ack', { v: SCHEMA_VERSION, t: Date.now(), eventIds: eventIds.slice(0, 500), ...(bounded.length > 0 ? { rejected: bounded } : {}) });
+    } catch (err) {
+      this.options.log.error({ err, gatewayId: gateway.gatewayId }, 'ack could not be encoded; the edge will resend');
+      return;
+    }
+    // Not awaited: the ack's own PUBACK has nothing to do with this message's commit.
+    this.client?.publish(topicFor(gateway, 'ack'), ack, { qos: 1 }, (err) => {
+      if (err) this.options.log.warn({ err: err.message, gatewayId: gateway.gatewayId }, 'ack not sent; the edge will resend and be acked then');
+    });
   }
 
   /** Publishes from the ingest connection (dispatch topics per unit); dropped while disconnected. */
@@ -222,7 +326,7 @@ export class Ingest {
 
   private async onStatus(gateway: GatewayRecord, payload: Buffer, rawTopic: string): Promise<void> {
     const decoded = decodeMessage('status', payload);
-    if (!decoded.ok) return this.deadLetter(rawTopic, gateway.gatewayId, payload, { label: 'schema', reason: decoded.error });
+    if (!decoded.ok) return this.deadLetter(rawTopic, gateway.gatewayId, payload, { label: decoded.error.includes('schema version') ? 'version' : 'schema', reason: decoded.error });
     if (decoded.value.gatewayId !== gateway.gatewayId) {
       return this.deadLetter(rawTopic, gateway.gatewayId, payload, {
         label: 'gateway_mismatch',
@@ -230,20 +334,21 @@ export class Ingest {
       });
     }
     const { state } = decoded.value;
-    const outcome = new Outcome();
-    await this.options.store.transaction(async (tx) => {
-      await tx.query('UPDATE gateways SET status = $1, last_seen_at = now() WHERE id = $2', [state, gateway.gatewayId]);
-      if (state === 'offline') await gatewayOffline(tx, gateway, 'gateway offline (last will or orderly shutdown)', this.options.engine, outcome);
-      else await gatewayOnline(tx, gateway.gatewayId, outcome);
-    });
-    this.seenWritten.set(gateway.gatewayId, Date.now());
+    // No incident here: supervision opens one only when the gateway stays offline beyond the
+    // hold-off, and closes it when it stays back (supervision/gateways.ts).
+    if (state === 'offline') {
+      await markOffline(this.options.store, gateway.gatewayId);
+      this.aliveWritten.delete(gateway.gatewayId);
+    } else {
+      await markAlive(this.options.store, gateway.gatewayId);
+      this.aliveWritten.set(gateway.gatewayId, Date.now());
+    }
     this.options.metrics.statusMessages.inc({ state });
-    this.options.onOutcome(outcome);
   }
 
   private async onTelemetry(gateway: GatewayRecord, payload: Buffer, rawTopic: string): Promise<void> {
     const decoded = decodeMessage('telemetry', payload);
-    if (!decoded.ok) return this.deadLetter(rawTopic, gateway.gatewayId, payload, { label: 'schema', reason: decoded.error });
+    if (!decoded.ok) return this.deadLetter(rawTopic, gateway.gatewayId, payload, { label: decoded.error.includes('schema version') ? 'version' : 'schema', reason: decoded.error });
     if (decoded.value.gatewayId !== gateway.gatewayId) {
       return this.deadLetter(rawTopic, gateway.gatewayId, payload, {
         label: 'gateway_mismatch',
@@ -253,17 +358,20 @@ export class Ingest {
     this.latest.update(gateway.gatewayId, decoded.value.readings);
     await this.options.telemetry?.write(gateway.gatewayId, decoded.value.readings);
     this.options.metrics.telemetryReadings.inc(decoded.value.readings.length);
+    await this.noteAlive(gateway.gatewayId);
+  }
+
+  /** Telemetry is proof of life too; writing it more often than SEEN_WRITE_INTERVAL_MS buys nothing. */
+  private async noteAlive(gatewayId: string): Promise<void> {
     const now = Date.now();
-    if (now - (this.seenWritten.get(gateway.gatewayId) ?? 0) >= SEEN_WRITE_INTERVAL_MS) {
-      this.seenWritten.set(gateway.gatewayId, now);
-      // A gateway marked offline by the heartbeat check comes back with its next status message.
-      await this.options.store.query('UPDATE gateways SET last_seen_at = now() WHERE id = $1', [gateway.gatewayId]);
-    }
+    if (now - (this.aliveWritten.get(gatewayId) ?? 0) < SEEN_WRITE_INTERVAL_MS) return;
+    this.aliveWritten.set(gatewayId, now);
+    await markAlive(this.options.store, gatewayId);
   }
 
   private async deadLetter(topic: string, gatewayId: string | null, payload: Buffer, refusal: Refusal): Promise<void> {
     this.options.metrics.rejected.inc({ reason: refusal.label });
     this.options.log.warn({ topic, gatewayId, reason: refusal.reason }, 'message refused');
-    await insertDeadLetter(this.options.store, { topic, gatewayId, reason: refusal.reason, payload: payload.toString('utf8') });
+    await insertDeadLetter(this.options.store, { topic, gatewayId, reason: refusal.reason, payload });
   }
 }

@@ -1,49 +1,50 @@
-// Minimal RFC 4180 CSV reader: quoted fields, doubled quotes, CRLF or LF. The header row names the
-// columns, so files may order them freely; errors name the line and the column.
+// CSV import through csv-parse (RFC 4180: quoted fields, doubled quotes, newlines inside quotes,
+// CRLF or LF, a UTF-8 BOM). A stray quote inside an unquoted field (`O"Brien`) is kept as a
+// character, never the start of a quoted field. The header row names the columns, so files may
+// order them freely; errors name the line (where the record starts) and the column.
+import { CsvError as ParseError, parse } from 'csv-parse/sync';
 
 export class CsvError extends Error {
   override readonly name = 'CsvError';
 }
 
+interface ParsedRow {
+  record: string[];
+  info: { lines: number };
+  raw: string;
+}
+
+const lineOfRecord = new WeakMap<object, number>();
+
+/** The file line a row or record returned by this module starts on (1 = the header). */
+export function csvLine(row: object): number | undefined {
+  return lineOfRecord.get(row);
+}
+
+/** Rows of cells; blank lines and rows of empty cells are skipped. Throws CsvError naming the line and column. */
 export function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  let i = 0;
-  const input = text.replace(/^\uFEFF/, '');
-  while (i < input.length) {
-    const c = input[i] as string;
-    if (quoted) {
-      if (c === '"') {
-        if (input[i + 1] === '"') {
-          field += '"';
-          i += 2;
-          continue;
-        }
-        quoted = false;
-      } else {
-        field += c;
-      }
-      i += 1;
-      continue;
-    }
-    if (c === '"' && field === '') quoted = true;
-    else if (c === ',') {
-      row.push(field);
-      field = '';
-    } else if (c === '\n' || c === '\r') {
-      if (c === '\r' && input[i + 1] === '\n') i += 1;
-      row.push(field);
-      field = '';
-      if (row.some((f) => f !== '')) rows.push(row);
-      row = [];
-    } else field += c;
-    i += 1;
+  // One line ending for the whole file (files edited on several systems mix CRLF and LF).
+  const input = text.replace(/\r\n?/g, '\n');
+  let parsed: ParsedRow[];
+  try {
+    parsed = parse(input, {
+      bom: true,
+      relax_quotes: true,
+      relax_column_count: true,
+      skip_empty_lines: true,
+      info: true,
+      raw: true,
+    }) as unknown as ParsedRow[];
+  } catch (err) {
+    throw err instanceof ParseError ? syntaxError(err, input) : err;
   }
-  if (quoted) throw new CsvError(`line ${rows.length + 1}: unterminated quoted field`);
-  row.push(field);
-  if (row.some((f) => f !== '')) rows.push(row);
+  const rows: string[][] = [];
+  for (const { record, info, raw } of parsed) {
+    if (record.every((cell) => cell.trim() === '')) continue;
+    // `raw` starts with the empty lines skipped before the record; `info.lines` is its last line.
+    lineOfRecord.set(record, info.lines - innerLineBreaks(raw.replace(/^\n+/, '')));
+    rows.push(record);
+  }
   return rows;
 }
 
@@ -56,11 +57,34 @@ export function csvRecords(text: string, required: readonly string[], optional: 
     if (!required.includes(name) && !optional.includes(name)) throw new CsvError(`header: unknown column ${JSON.stringify(name)}`);
   }
   for (const name of required) if (!columns.includes(name)) throw new CsvError(`header: missing column ${name}`);
-  return rows.map((cells, index) => {
-    if (cells.length !== columns.length) throw new CsvError(`line ${index + 2}: expected ${columns.length} fields, got ${cells.length}`);
+  return rows.map((cells) => {
+    const line = csvLine(cells) ?? 0;
+    if (cells.length !== columns.length) throw new CsvError(`line ${line}: expected ${columns.length} fields, got ${cells.length}`);
     const record: Record<string, string> = {};
     columns.forEach((name, k) => (record[name] = (cells[k] as string).trim()));
-    for (const name of required) if (record[name] === '') throw new CsvError(`line ${index + 2}: ${name} is empty`);
+    for (const name of required) if (record[name] === '') throw new CsvError(`line ${line}: ${name} is empty`);
+    lineOfRecord.set(record, line);
     return record;
   });
+}
+
+/** Line breaks inside a record's raw text (quoted newlines), not counting the one that ends it. */
+function innerLineBreaks(raw: string): number {
+  const breaks = raw.split('\n').length - 1;
+  return raw.endsWith('\n') ? breaks - 1 : breaks;
+}
+
+function syntaxError(err: ParseError, text: string): CsvError {
+  const { code, lines, column, bytes_records: bytesRecords } = err as ParseError & { lines?: number; column?: number; bytes_records?: number };
+  // An unclosed quote runs to the end of the file: name the line where its record starts.
+  const line = code === 'CSV_QUOTE_NOT_CLOSED' && typeof bytesRecords === 'number' ? lineAtByte(text, bytesRecords) : lines;
+  const where = [line ? `line ${line}` : '', typeof column === 'number' ? `column ${column + 1}` : ''].filter(Boolean).join(', ');
+  // csv-parse's message says what went wrong; keep its reason after our own "line N" prefix.
+  return new CsvError(`${where || 'csv'}: ${err.message.replace(/ at line \d+.*$/, '')}`);
+}
+
+/** The line starting right after `bytes` bytes of the UTF-8 input. */
+function lineAtByte(text: string, bytes: number): number {
+  const before = Buffer.from(text, 'utf8').subarray(0, bytes).toString('utf8');
+  return before.split('\n').length;
 }

@@ -2,7 +2,7 @@
 // tier (grid ⊂ community ⊂ street ⊂ district) plus the area code at that tier; the escalation
 // ladder walks the tiers upwards from where the incident was routed.
 import type { Queryable } from '../store/store.ts';
-import { csvRecords, CsvError } from './csv.ts';
+import { csvLine, csvRecords, CsvError } from './csv.ts';
 
 export const TIERS = ['grid', 'community', 'street', 'district'] as const;
 export type Tier = (typeof TIERS)[number];
@@ -28,6 +28,11 @@ export const UNIT_TYPES = [
 
 export interface Address {
   addressId: string;
+  /** Postal text staff read, e.g. 罗湖区东晓街道水贝二路12号 ('' when not imported). */
+  addressText: string;
+  /** Shop or household at the address, e.g. 水贝珠宝城 A12 铺 or 李阿姨家. */
+  placeName: string;
+  contactPhone: string;
   building: string;
   unit: string;
   floor: string;
@@ -65,32 +70,92 @@ function coordinate(line: number, name: string, text: string | undefined, limit:
 }
 
 const ADDRESS_REQUIRED = ['address_id', 'building', 'grid', 'community', 'street', 'district'] as const;
-const ADDRESS_OPTIONAL = ['unit', 'floor', 'room', 'lat', 'lon'] as const;
+/** The readable columns (address_text … district_name) came later: files without them still import. */
+const ADDRESS_OPTIONAL = [
+  'unit',
+  'floor',
+  'room',
+  'lat',
+  'lon',
+  'address_text',
+  'place_name',
+  'contact_phone',
+  'grid_name',
+  'community_name',
+  'street_name',
+  'district_name',
+] as const;
 
-/** Upserts every row; returns how many. The whole file is checked before anything is written. */
+function phone(line: number, text: string | undefined): string {
+  const value = (text ?? '').trim();
+  // Digits with the separators people write (+86 755-1234 5678, 138 0013 8000); no letters.
+  if (value !== '' && !/^\+?[0-9][0-9 ()-]{2,31}$/.test(value)) throw new CsvError(`line ${line}: contact_phone is not a phone number`);
+  return value;
+}
+
+/** Upserts every row (and the jurisdiction names it carries); returns how many. The whole file is checked before anything is written. */
 export async function importAddressesCsv(tx: Queryable, csv: string): Promise<number> {
   const records = csvRecords(csv, ADDRESS_REQUIRED, ADDRESS_OPTIONAL);
-  const coords = records.map((r, i) => [coordinate(i + 2, 'lat', r.lat, 90), coordinate(i + 2, 'lon', r.lon, 180)] as const);
+  const checked = records.map((r, i) => {
+    const line = csvLine(r) ?? i + 2;
+    return { lat: coordinate(line, 'lat', r.lat, 90), lon: coordinate(line, 'lon', r.lon, 180), phone: phone(line, r.contact_phone) };
+  });
   for (const [i, r] of records.entries()) {
-    const [latN, lonN] = coords[i] as readonly [number | null, number | null];
+    const { lat, lon, phone: contactPhone } = checked[i]!;
     await tx.query(
-      `INSERT INTO addresses (address_id, building, unit, floor, room, grid, community, street, district, lat, lon)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+      `INSERT INTO addresses (address_id, building, unit, floor, room, grid, community, street, district, lat, lon, address_text, place_name, contact_phone)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
        ON CONFLICT (address_id) DO UPDATE SET building = EXCLUDED.building, unit = EXCLUDED.unit, floor = EXCLUDED.floor,
          room = EXCLUDED.room, grid = EXCLUDED.grid, community = EXCLUDED.community, street = EXCLUDED.street,
-         district = EXCLUDED.district, lat = EXCLUDED.lat, lon = EXCLUDED.lon`,
-      [r.address_id!, r.building!, r.unit ?? '', r.floor ?? '', r.room ?? '', r.grid!, r.community!, r.street!, r.district!, latN, lonN],
+         district = EXCLUDED.district, lat = EXCLUDED.lat, lon = EXCLUDED.lon, address_text = EXCLUDED.address_text,
+         place_name = EXCLUDED.place_name, contact_phone = EXCLUDED.contact_phone`,
+      [r.address_id!, r.building!, r.unit ?? '', r.floor ?? '', r.room ?? '', r.grid!, r.community!, r.street!, r.district!, lat, lon, r.address_text ?? '', r.place_name ?? '', contactPhone],
     );
+    for (const tier of TIERS) {
+      const name = r[`${tier}_name`];
+      if (name) await upsertJurisdiction(tx, tier, r[tier]!, name);
+    }
   }
   return records.length;
+}
+
+async function upsertJurisdiction(tx: Queryable, tier: Tier, code: string, name: string): Promise<void> {
+  await tx.query('INSERT INTO jurisdictions (tier, code, name) VALUES ($1, $2, $3) ON CONFLICT (tier, code) DO UPDATE SET name = EXCLUDED.name', [tier, code, name]);
+}
+
+/** Columns: tier, code, name. Display names of grids, communities, streets and districts. */
+export async function importJurisdictionsCsv(tx: Queryable, csv: string): Promise<number> {
+  const records = csvRecords(csv, ['tier', 'code', 'name']);
+  records.forEach((r, i) => {
+    if (!isTier(r.tier!)) throw new CsvError(`line ${csvLine(r) ?? i + 2}: tier must be one of ${TIERS.join(', ')}`);
+  });
+  for (const r of records) await upsertJurisdiction(tx, r.tier as Tier, r.code!, r.name!);
+  return records.length;
+}
+
+export interface JurisdictionName {
+  tier: Tier;
+  code: string;
+  name: string;
+}
+
+/** Every named jurisdiction, by tier and code. */
+export async function listJurisdictions(db: Queryable): Promise<JurisdictionName[]> {
+  return db.query<JurisdictionName>('SELECT tier, code, name FROM jurisdictions ORDER BY tier, code');
+}
+
+/** The display name of a jurisdiction, or its code when none was imported. */
+export async function jurisdictionName(db: Queryable, tier: Tier, code: string): Promise<string> {
+  const rows = await db.query<{ name: string }>('SELECT name FROM jurisdictions WHERE tier = $1 AND code = $2', [tier, code]);
+  return rows[0]?.name ?? code;
 }
 
 /** Columns: id, name, type, tier, area. */
 export async function importUnitsCsv(tx: Queryable, csv: string): Promise<number> {
   const records = csvRecords(csv, ['id', 'name', 'type', 'tier', 'area']);
   records.forEach((r, i) => {
-    if (!isTier(r.tier!)) throw new CsvError(`line ${i + 2}: tier must be one of ${TIERS.join(', ')}`);
-    if (!/^[a-z][a-z0-9_]{0,63}$/.test(r.type!)) throw new CsvError(`line ${i + 2}: type must be snake_case (e.g. ${UNIT_TYPES.join(', ')})`);
+    if (!isTier(r.tier!)) throw new CsvError(`line ${csvLine(r) ?? i + 2}: tier must be one of ${TIERS.join(', ')}`);
+    if (!/^[a-z][a-z0-9_]{0,63}$/.test(r.type!)) throw new CsvError(`line ${csvLine(r) ?? i + 2}: type must be snake_case (e.g. ${UNIT_TYPES.join(', ')})`);
   });
   for (const r of records) {
     await tx.query(
@@ -106,7 +171,7 @@ export async function importUnitsCsv(tx: Queryable, csv: string): Promise<number
 export async function importRulesCsv(tx: Queryable, csv: string): Promise<number> {
   const records = csvRecords(csv, ['alarm_type', 'tier'], ['max_level', 'area_tier', 'area', 'unit_type', 'priority']);
   records.forEach((r, i) => {
-    const line = i + 2;
+    const line = csvLine(r) ?? i + 2;
     if (!isTier(r.tier!)) throw new CsvError(`line ${line}: tier must be one of ${TIERS.join(', ')}`);
     if (r.area_tier && !isTier(r.area_tier)) throw new CsvError(`line ${line}: area_tier must be one of ${TIERS.join(', ')}`);
     if (r.max_level && !/^[1-5]$/.test(r.max_level)) throw new CsvError(`line ${line}: max_level must be 1..5`);
@@ -124,6 +189,9 @@ export async function importRulesCsv(tx: Queryable, csv: string): Promise<number
 
 interface AddressRow {
   address_id: string;
+  address_text: string;
+  place_name: string;
+  contact_phone: string;
   building: string;
   unit: string;
   floor: string;
@@ -142,6 +210,9 @@ export async function getAddress(db: Queryable, addressId: string): Promise<Addr
   if (!r) return null;
   return {
     addressId: r.address_id,
+    addressText: r.address_text,
+    placeName: r.place_name,
+    contactPhone: r.contact_phone,
     building: r.building,
     unit: r.unit,
     floor: r.floor,
@@ -172,6 +243,11 @@ export async function unitAt(db: Queryable, where: Jurisdiction, tier: Tier, uni
     [tier, area, unitType ?? '', LADDER_UNIT_TYPES[tier]],
   );
   return rows[0] ?? null;
+}
+
+/** Every unit and its jurisdiction, by tier and area. */
+export async function listUnits(db: Queryable): Promise<Unit[]> {
+  return db.query<Unit>('SELECT id, name, type, tier, area FROM units ORDER BY tier, area, id');
 }
 
 export interface Route {

@@ -1,12 +1,17 @@
 // Chooses the backend from configuration and brings its schema up to date.
 import type { Logger } from 'pino';
-import type { CloudConfig } from '../config.ts';
 import { migrate } from './migrate.ts';
 import { PgliteStore } from './pglite.ts';
 import { PostgresStore } from './postgres.ts';
 import type { Store } from './store.ts';
 
-export async function openStore(config: Pick<CloudConfig, 'databaseUrl' | 'dataDir'>, log: Logger): Promise<Store> {
+/** What the store needs of the configuration: PostgreSQL when a URL is given, else PGlite in dataDir. */
+export interface StoreOptions {
+  databaseUrl: string | null;
+  dataDir: string;
+}
+
+export async function openStore(config: StoreOptions, log: Logger): Promise<Store> {
   const store: Store = config.databaseUrl
     ? await PostgresStore.open(config.databaseUrl, (err) => log.warn({ err }, 'idle PostgreSQL connection lost'))
     : await PgliteStore.open(config.dataDir);

@@ -2,6 +2,9 @@
 import pg from 'pg';
 import type { Queryable, SqlParam, Store } from './store.ts';
 
+/** Per process; PostgreSQL's default max_connections (100) leaves room for ~8 replicas. */
+const POOL_SIZE = 10;
+
 function wrap(client: pg.Pool | pg.PoolClient): Queryable {
   return {
     async query<R extends object>(sql: string, params: readonly SqlParam[] = []): Promise<R[]> {
@@ -17,6 +20,7 @@ function wrap(client: pg.Pool | pg.PoolClient): Queryable {
 
 export class PostgresStore implements Store {
   readonly backend = 'postgres' as const;
+  readonly connections = POOL_SIZE;
   private readonly queryable: Queryable;
   private closed = false;
 
@@ -26,7 +30,7 @@ export class PostgresStore implements Store {
 
   /** Connects once so a wrong URL fails at start-up, not at the first alarm. */
   static async open(connectionString: string, onIdleError: (err: Error) => void): Promise<PostgresStore> {
-    const pool = new pg.Pool({ connectionString, max: 10 });
+    const pool = new pg.Pool({ connectionString, max: POOL_SIZE });
     // An idle client losing its connection must not crash the process; the pool replaces it.
     pool.on('error', onIdleError);
     try {

@@ -12,6 +12,8 @@ export interface Queryable {
 
 export interface Store extends Queryable {
   readonly backend: 'pglite' | 'postgres';
+  /** Statements the backend runs at once (pool size; 1 for PGlite): bounds ingest's concurrency. */
+  readonly connections?: number;
   /** Runs `fn` in one transaction on one connection; commits on resolve, rolls back on throw. */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
   close(): Promise<void>;

@@ -1,6 +1,11 @@
-// Supervision: a gateway that is gone — its last will says offline, or it has been silent longer
-// than the heartbeat timeout — becomes an incident at once (EN 50136-1 reporting class SP6/DP4
-// wants a path failure reported within 20 s; the ticker runs every second). Back online clears it.
+// Supervision of gateways ("silence is an alarm"). A gateway is alive while it sends anything:
+// status, events or telemetry are all proof of life. It is offline when its last will says so or it
+// has been silent longer than the heartbeat timeout. An incident opens only after the gateway has
+// stayed offline for the hold-off (a connection flap or broker restart opens nothing), and closes only
+// after it has stayed back for the restore time, so a link flapping every few seconds keeps one
+// incident open instead of raising and clearing one per flap (on-delay and off-delay, like the
+// edge's rules). The ticker runs the sweep every second. EN 50136-1 reporting classes bound how
+// long a path failure may take to report; set the hold-off below the class's limit where one applies.
 import type { GatewayRecord } from '../gateways/registry.ts';
 import { audit, INCIDENT_COLUMNS, toIncident, type Incident, type IncidentRow } from '../incidents/incident.ts';
 import { autoClear, routeAndDispatch } from '../incidents/lifecycle.ts';
@@ -12,6 +17,35 @@ export const GATEWAY_DEVICE = '_gateway';
 export const GATEWAY_ALARM = 'gateway_offline';
 export const GATEWAY_LEVEL = 2;
 
+export interface GatewaySupervision {
+  /** Offline for longer than this before an incident opens (seconds; 0 = at once). */
+  holdOffS: number;
+  /** Back online for this long before the offline incident closes (seconds; 0 = at once). */
+  restoreS: number;
+}
+
+export const DEFAULT_GATEWAY_SUPERVISION: Readonly<GatewaySupervision> = Object.freeze({ holdOffS: 60, restoreS: 10 });
+
+/** Records that the gateway went offline now (its last will, an orderly shutdown); no incident yet. */
+export async function markOffline(db: Queryable, gatewayId: string): Promise<void> {
+  await db.query(
+    `UPDATE gateways SET status = 'offline', online_since = NULL,
+       offline_since = CASE WHEN status = 'offline' AND offline_since IS NOT NULL THEN offline_since ELSE now() END
+     WHERE id = $1`,
+    [gatewayId],
+  );
+}
+
+/** Any message from the gateway: seen now, and online (since now, if it was not). */
+export async function markAlive(db: Queryable, gatewayId: string): Promise<void> {
+  await db.query(
+    `UPDATE gateways SET last_seen_at = now(), offline_since = NULL,
+       online_since = CASE WHEN status = 'online' AND online_since IS NOT NULL THEN online_since ELSE now() END, status = 'online'
+     WHERE id = $1`,
+    [gatewayId],
+  );
+}
+
 /** Opens the gateway's offline incident unless one is open; returns it when newly opened. */
 export async function gatewayOffline(tx: Queryable, gateway: GatewayRecord, reason: string, options: EngineOptions, outcome: Outcome): Promise<Incident | null> {
   // The gateway's devices tell where it is; routing then finds the grid worker like for any alarm.
@@ -20,10 +54,11 @@ export async function gatewayOffline(tx: Queryable, gateway: GatewayRecord, reas
     [gateway.gatewayId],
   );
   const address = bound[0] ? await getAddress(tx, bound[0].address_id) : null;
+  const member = JSON.stringify([{ gatewayId: gateway.gatewayId, deviceId: GATEWAY_DEVICE, alarmType: GATEWAY_ALARM, addressId: address?.addressId ?? null }]);
   const rows = await tx.query<IncidentRow>(
-    `INSERT INTO incidents (kind, gateway_id, site, device_id, alarm_type, level, status, reason, address_id, first_event_id,
+    `INSERT INTO incidents (kind, gateway_id, site, device_id, alarm_type, hazard, level, status, reason, address_id, members, first_event_id,
        raised_edge_time, building, grid, community, street, district)
-     VALUES ('gateway', $1, $2, $3, $4, $5, 'raised', $6, $7, $8, now(), $9, $10, $11, $12, $13)
+     VALUES ('gateway', $1, $2, $3, $4, 'supervision', $5, 'raised', $6, $7, $8::text::jsonb, $9, now(), $10, $11, $12, $13, $14)
      ON CONFLICT (gateway_id, device_id, alarm_type) WHERE open DO NOTHING
      RETURNING ${INCIDENT_COLUMNS}`,
     [
@@ -34,6 +69,7 @@ export async function gatewayOffline(tx: Queryable, gateway: GatewayRecord, reas
       GATEWAY_LEVEL,
       reason,
       address?.addressId ?? null,
+      member,
       `status:${gateway.gatewayId}:${Date.now()}`,
       address?.building ?? null,
       address?.grid ?? null,
@@ -64,19 +100,53 @@ export async function gatewayOnline(tx: Queryable, gatewayId: string, outcome: O
   return autoClear(tx, toIncident(rows[0]), 'system', outcome);
 }
 
-/** Marks gateways silent for longer than `timeoutS` offline and opens their incidents. */
+/** Gateways silent for longer than `timeoutS` are offline since they were last seen. */
+async function markSilent(tx: Queryable, timeoutS: number): Promise<number> {
+  const silent = await tx.query<{ id: string }>(
+    `UPDATE gateways SET status = 'offline', online_since = NULL, offline_since = COALESCE(last_seen_at, now())
+     WHERE id IN (SELECT id FROM gateways WHERE status = 'online' AND last_seen_at < now() - make_interval(secs => $1)
+                  FOR UPDATE SKIP LOCKED)
+     RETURNING id`,
+    [timeoutS],
+  );
+  return silent.length;
+}
+
+async function openHeldOff(tx: Queryable, holdOffS: number, options: EngineOptions, outcome: Outcome): Promise<number> {
+  const due = await tx.query<{ id: string; site: string; secs: number }>(
+    `SELECT g.id, g.site, extract(epoch FROM now() - g.offline_since)::int AS secs FROM gateways g
+     WHERE g.status = 'offline' AND g.offline_since <= now() - make_interval(secs => $1)
+       AND NOT EXISTS (SELECT 1 FROM incidents i WHERE i.gateway_id = g.id AND i.device_id = $2 AND i.alarm_type = $3 AND i.open)
+     FOR UPDATE OF g SKIP LOCKED`,
+    [holdOffS, GATEWAY_DEVICE, GATEWAY_ALARM],
+  );
+  for (const g of due) await gatewayOffline(tx, { gatewayId: g.id, site: g.site }, `gateway offline for ${g.secs} s (hold-off ${holdOffS} s)`, options, outcome);
+  return due.length;
+}
+
+async function closeRestored(tx: Queryable, restoreS: number, outcome: Outcome): Promise<number> {
+  const back = await tx.query<{ id: string }>(
+    `SELECT g.id FROM gateways g
+     WHERE g.status = 'online' AND g.online_since <= now() - make_interval(secs => $1)
+       AND EXISTS (SELECT 1 FROM incidents i WHERE i.gateway_id = g.id AND i.device_id = $2 AND i.alarm_type = $3 AND i.open)
+     FOR UPDATE OF g SKIP LOCKED`,
+    [restoreS, GATEWAY_DEVICE, GATEWAY_ALARM],
+  );
+  for (const g of back) await gatewayOnline(tx, g.id, outcome);
+  return back.length;
+}
+
+/**
+ * One supervision sweep: silent gateways become offline (when `timeoutS` > 0), gateways offline
+ * beyond the hold-off get their incident, gateways back beyond the restore time get it closed.
+ * Returns the number of gateways newly marked silent.
+ */
 export async function checkHeartbeats(store: Store, timeoutS: number, options: EngineOptions, outcome: Outcome): Promise<number> {
+  const supervision = options.gatewaySupervision ?? DEFAULT_GATEWAY_SUPERVISION;
   return store.transaction(async (tx) => {
-    const silent = await tx.query<{ id: string; site: string }>(
-      `UPDATE gateways SET status = 'offline'
-       WHERE id IN (SELECT id FROM gateways WHERE status = 'online' AND last_seen_at < now() - make_interval(secs => $1)
-                    FOR UPDATE SKIP LOCKED)
-       RETURNING id, site`,
-      [timeoutS],
-    );
-    for (const g of silent) {
-      await gatewayOffline(tx, { gatewayId: g.id, site: g.site }, `no heartbeat for more than ${timeoutS} s`, options, outcome);
-    }
-    return silent.length;
+    const silent = timeoutS > 0 ? await markSilent(tx, timeoutS) : 0;
+    await openHeldOff(tx, supervision.holdOffS, options, outcome);
+    await closeRestored(tx, supervision.restoreS, outcome);
+    return silent;
   });
 }

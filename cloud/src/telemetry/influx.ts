@@ -1,15 +1,25 @@
-// Readings to InfluxDB (v2 write API, line protocol) through @influxdata/influxdb-client: batches of
-// ≈5,000 lines, retries with exponential back-off inside the client, and back-pressure: when more
-// than `highWaterLines` are written but not yet confirmed, `write` waits for a flush, which holds
-// the MQTT handler and so slows the broker's delivery instead of growing memory without bound.
-// Any server speaking /api/v2/write works (InfluxDB 2/3, VictoriaMetrics).
-import { InfluxDB, type WriteApi } from '@influxdata/influxdb-client';
+// Readings to InfluxDB through @influxdata/influxdb-client: line protocol (line-protocol.ts) over the
+// v2 or the v1 write API (write-api.ts, chosen by config), batches of ≈5,000 lines, retries with
+// exponential back-off inside the client, and back-pressure: when more than `highWaterLines` are
+// written but not yet confirmed, `write` waits for a flush, which holds the MQTT handler and so
+// slows the broker's delivery instead of growing memory without bound.
+//
+// Every reading that does not reach the server is counted through `onDropped` exactly once: not
+// writable (non-finite number), refused by the server (4xx other than 429: retrying cannot help),
+// out of retries or retry time, evicted from the full retry buffer, or still unconfirmed at stop.
+import { HttpError, setLogger, type WriteApi } from '@influxdata/influxdb-client';
 import type { Reading } from '@gridwatch/protocol';
 import type { Logger } from 'pino';
+import { toLine } from './line-protocol.ts';
+import { createClient, type InfluxApi } from './write-api.ts';
 
-export const MEASUREMENT = 'reading';
+export { MEASUREMENT, toLine } from './line-protocol.ts';
+
+const MAX_RETRIES = 5;
 
 export interface InfluxOptions {
+  /** Which write API the server speaks: 'v2' (/api/v2/write) or 'v1' (/write?db=). Default v2. */
+  api?: InfluxApi;
   url: string;
   token: string | null;
   org: string;
@@ -18,27 +28,36 @@ export interface InfluxOptions {
   batchSize?: number;
   flushIntervalMs?: number;
   highWaterLines?: number;
+  /** First retry delay; the client doubles it per attempt (with jitter). */
+  minRetryDelayMs?: number;
   onWritten?: (lines: number) => void;
   onDropped?: (lines: number) => void;
 }
 
-/** Line protocol escaping for tag keys/values (comma, equals, space) and string fields. */
-function tag(value: string): string {
-  return value.replace(/[,= \\]/g, (c) => `\\${c}`);
+/** One line of facts about a write error: no stack trace, the server's own message when it sent one. */
+export function describeWriteError(error: unknown): Record<string, unknown> {
+  if (error instanceof HttpError) {
+    const serverMessage = typeof error.json?.error === 'string' ? (error.json.error as string) : typeof error.json?.message === 'string' ? (error.json.message as string) : error.body;
+    return { status: error.statusCode, error: serverMessage?.slice(0, 300) ?? error.message };
+  }
+  return { error: error instanceof Error ? error.message : String(error) };
 }
 
-function stringField(value: string): string {
-  return `"${value.replace(/["\\]/g, (c) => `\\${c}`)}"`;
+/** Whether the client will try a failed batch again (mirrors its rule: network errors and 429/5xx). */
+function willRetry(error: Error, attempt: number, expires: number): boolean {
+  if (attempt > MAX_RETRIES || expires <= Date.now()) return false;
+  return !(error instanceof HttpError) || error.statusCode >= 429;
 }
 
 /**
- * One line per reading: `reading,gateway=…,device=…,point=… value=<float>|text="…" <ms>`.
- * Booleans become 1/0 so every numeric point is one float series (TSDBs without booleans agree).
+ * The client logs through a process-wide logger; route it into pino at debug level (the sink logs
+ * each outcome once itself), as one line without the multi-line stack trace.
  */
-export function toLine(gatewayId: string, r: Reading): string {
-  const field =
-    typeof r.value === 'number' ? `value=${Number.isFinite(r.value) ? r.value : 0}` : typeof r.value === 'boolean' ? `value=${r.value ? 1 : 0}` : `text=${stringField(r.value)}`;
-  return `${MEASUREMENT},device=${tag(r.deviceId)},gateway=${tag(gatewayId)},point=${tag(r.point)} ${field} ${r.t}`;
+function routeClientLogging(log: Logger): void {
+  setLogger({
+    error: (message, err?: unknown) => log.debug({ client: 'influxdb-client', ...(err ? describeWriteError(err) : {}) }, message),
+    warn: (message, err?: unknown) => log.debug({ client: 'influxdb-client', ...(err ? describeWriteError(err) : {}) }, message),
+  });
 }
 
 export class InfluxSink {
@@ -56,43 +75,56 @@ export class InfluxSink {
   }
 
   start(): void {
-    const { url, token, org, bucket, log } = this.options;
-    const client = new InfluxDB({ url, token: token ?? undefined, timeout: 10_000 });
+    const { api = 'v2', url, token, org, bucket, log } = this.options;
+    routeClientLogging(log);
+    const client = createClient({ api, url, token, org, bucket }, 10_000);
     this.writeApi = client.getWriteApi(org, bucket, 'ms', {
       batchSize: this.options.batchSize ?? 5000,
       flushInterval: this.options.flushIntervalMs ?? 1000,
-      maxRetries: 5,
+      maxRetries: MAX_RETRIES,
       maxRetryTime: 60_000,
+      minRetryDelay: this.options.minRetryDelayMs ?? 5000,
       maxBufferLines: 200_000,
       gzipThreshold: 64 * 1024,
       writeSuccess: (lines) => {
         this.pending -= lines.length;
         this.options.onWritten?.(lines.length);
       },
-      writeFailed: (error, lines, attempt) => {
-        log.warn({ err: error.message, lines: lines.length, attempt }, 'telemetry write failed; retrying');
-        // The client gives up after maxRetries; those lines are lost and counted.
-        if (attempt > 5) {
-          this.pending -= lines.length;
-          this.options.onDropped?.(lines.length);
+      writeFailed: (error, lines, attempt, expires) => {
+        if (willRetry(error, attempt, expires)) {
+          log.warn({ ...describeWriteError(error), lines: lines.length, attempt }, 'telemetry write failed; retrying');
+        } else {
+          this.drop(lines.length, { ...describeWriteError(error), attempt }, 'telemetry write failed; lines dropped');
         }
       },
-      writeRetrySkipped: (entry) => {
-        this.pending -= entry.lines.length;
-        this.options.onDropped?.(entry.lines.length);
-      },
+      writeRetrySkipped: (entry) => this.drop(entry.lines.length, {}, 'telemetry retry buffer full; oldest lines dropped'),
     });
+  }
+
+  private drop(lines: number, facts: Record<string, unknown>, message: string): void {
+    if (lines <= 0) return;
+    this.pending -= lines;
+    this.options.onDropped?.(lines);
+    this.options.log.warn({ ...facts, lines }, message);
   }
 
   async write(gatewayId: string, readings: readonly Reading[]): Promise<void> {
     const api = this.writeApi;
     if (!api) throw new Error('telemetry sink not started');
-    const lines = readings.map((r) => toLine(gatewayId, r));
+    const lines: string[] = [];
+    for (const r of readings) {
+      const line = toLine(gatewayId, r);
+      if (line !== null) lines.push(line);
+    }
+    if (lines.length < readings.length) {
+      this.options.onDropped?.(readings.length - lines.length);
+      this.options.log.warn({ gatewayId, lines: readings.length - lines.length }, 'telemetry readings without a writable value dropped');
+    }
     this.pending += lines.length;
     api.writeRecords(lines);
     if (this.pending > this.highWater) {
       // Back-pressure: the caller (the MQTT handler) waits until the server has taken a batch.
-      await api.flush().catch((err: unknown) => this.options.log.warn({ err }, 'telemetry flush failed; lines stay in the retry buffer'));
+      await api.flush().catch((err: unknown) => this.options.log.debug(describeWriteError(err), 'telemetry flush failed (counted by the write callbacks)'));
     }
   }
 
@@ -103,6 +135,9 @@ export class InfluxSink {
   async stop(): Promise<void> {
     const api = this.writeApi;
     this.writeApi = null;
-    if (api) await api.close().catch((err: unknown) => this.options.log.warn({ err }, 'telemetry close: unwritten lines dropped'));
+    if (!api) return;
+    await api.close().catch((err: unknown) => this.options.log.debug(describeWriteError(err), 'telemetry close: last flush failed'));
+    // Whatever is still unconfirmed (retry buffer, failed last flush) is lost with the process.
+    this.drop(this.pending, {}, 'telemetry stopped; unconfirmed lines dropped');
   }
 }

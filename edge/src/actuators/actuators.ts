@@ -5,9 +5,12 @@
 // `confirmWithinMs`, else it is written once more and, still unconfirmed, reported.
 import type { Logger } from 'pino';
 import type { AlarmEvent, Reading } from '@gridwatch/protocol';
-import type { ActuatorConfig } from '../config.ts';
+import type { ActuatorConfig } from '../config/index.ts';
 import type { Command } from '../drivers/types.ts';
 import type { EdgeMetrics } from '../metrics.ts';
+
+/** What actuation needs of an alarm change; committed events carry their id too. */
+export type AlarmChange = Pick<AlarmEvent, 'deviceId' | 'alarmType' | 'action'> & { id?: string };
 
 export interface ActuatorsOptions {
   actuators: readonly ActuatorConfig[];
@@ -48,15 +51,15 @@ export class Actuators {
     return t;
   }
 
-  /** Committed events: drive the outputs they map to. */
-  onEvents(events: readonly AlarmEvent[]): void {
+  /** Alarm changes as the rules decide them (before they are committed, so a slow or failing disk never delays a siren): drive the outputs they map to. */
+  onEvents(events: readonly AlarmChange[]): void {
     if (this.stopped) return;
     for (const event of events) {
       for (const a of this.options.actuators) {
         if (a.when.device !== event.deviceId || a.when.alarmType !== event.alarmType) continue;
         const value = event.action === 'raise' ? a.onRaise : a.onClear;
         if (value === undefined) continue;
-        this.set(this.target(a), value, event.id);
+        this.set(this.target(a), value, event.id ?? `${event.deviceId}/${event.alarmType}/${event.action}`);
       }
     }
   }

@@ -6,7 +6,7 @@ import { copyFileSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
 import { isMap, isSeq, parseDocument, type Document } from 'yaml';
 import { loadProfiles, ProfileError, type ProfileCollection } from '@gridwatch/firmware-profiles';
-import { bindDevices, ConfigError, resolveConfig, type DeviceConfig, type EdgeConfig } from '../config.ts';
+import { bindDevices, ConfigError, resolveConfig, type DeviceConfig, type EdgeConfig } from '../config/index.ts';
 import { CliError, EXIT } from './output.ts';
 
 export interface ConfigFile {
@@ -18,7 +18,7 @@ export interface ConfigFile {
 
 function invalid(file: string, err: unknown): CliError {
   if (err instanceof ConfigError || err instanceof ProfileError) {
-    return new CliError(err.message, EXIT.usage, `fix the value at the path named above, then run the command again (check with: gridwatch-edge check -c ${file})`);
+    return new CliError(err.message, EXIT.usage, `fix the value at the path named above, then run the command again (check with: gridwatch check -c ${file})`);
   }
   return new CliError(err instanceof Error ? err.message : String(err), EXIT.usage, `check ${file}`);
 }

@@ -2,7 +2,7 @@
 // number is never reused: SQLite then keeps the highest seq ever issued in sqlite_sequence, even
 // after every row is deleted by acks.
 import { eventIdFor, type AlarmEvent } from '@gridwatch/protocol';
-import type { EventDraft } from '../rules/index.ts';
+import type { EventDraft } from '../types.ts';
 import type { EdgeDatabase } from './database.ts';
 import type { Outbox, QuarantinedEvent } from './types.ts';
 

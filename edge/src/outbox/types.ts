@@ -1,7 +1,7 @@
 // The outbox contract every backend (SQLite today, memory later) must honour; a shared test suite
 // runs against each.
 import type { AlarmEvent } from '@gridwatch/protocol';
-import type { EventDraft } from '../rules/index.ts';
+import type { EventDraft } from '../types.ts';
 
 export interface QuarantinedEvent {
   /** Null when the stored record was corrupt. */

@@ -7,12 +7,13 @@
 // written in the caller's transaction together with the events they produce; "soft" changes
 // (heartbeat last-seen, rate samples) are written with the next hard change or by `persist(true)`
 // from the periodic tick, so a crash loses at most one tick of them and never an alarm.
-import type { AlarmEvent, Reading, ReadingValue } from '@gridwatch/protocol';
+import type { Reading, ReadingValue } from '@gridwatch/protocol';
 import { isPointRule, type CombinationRule, type PointRule, type Profile, type Rule } from '@gridwatch/firmware-profiles';
+import type { EventDraft } from '../types.ts';
 import type { RuleState, RuleStore } from './store.ts';
 
-/** An AlarmEvent before the outbox gives it its sequence number and id. */
-export type EventDraft = Omit<AlarmEvent, 'id' | 'seq'>;
+/** An AlarmEvent before the outbox gives it its sequence number and id (defined with the stage values). */
+export type { EventDraft } from '../types.ts';
 
 /** Time source of time-based rules; tests drive a fake one. */
 export interface Clock {
@@ -116,14 +117,23 @@ export class RuleEngine {
     return this.hard.size > 0;
   }
 
+  /**
+   * Set by the committer while decided changes wait for their commit. Until then their rule state
+   * is written only together with their events (`persist(…, true)` in that transaction): written
+   * alone, a crash would leave the state raised without the event that says so.
+   */
+  commitPending = false;
+
   /** Writes changed state; `includeSoft` also writes heartbeat/rate bookkeeping. Call inside the events' transaction. */
-  persist(includeSoft = false): void {
-    const keys = includeSoft ? new Set([...this.hard, ...this.soft]) : this.hard;
+  persist(includeSoft = false, withTheirEvents = false): void {
+    const hard = this.commitPending && !withTheirEvents ? [] : [...this.hard];
+    const keys = new Set(includeSoft ? [...hard, ...[...this.soft].filter((k) => !this.hard.has(k))] : hard);
     if (keys.size === 0) return;
     this.store.save([...keys].map((k) => [k, this.states.get(k) ?? null] as const));
-    if (includeSoft) this.soft.clear();
-    else for (const k of keys) this.soft.delete(k);
-    this.hard.clear();
+    for (const k of keys) {
+      this.hard.delete(k);
+      this.soft.delete(k);
+    }
   }
 
   /** Evaluates the device's rules against one report. Persist (and append the events) in one transaction. */
@@ -140,7 +150,8 @@ export class RuleEngine {
         const s = this.state(deviceId, rule.alarmType, t);
         s.lastSeen = t;
         this.soft.add(key(deviceId, rule.alarmType));
-        if (s.cond) this.decide(ctx, rule, s, false);
+        // A polled device whose bus reports the link lost stays offline until the bus says otherwise.
+        if (s.cond && s.linkLost !== true) this.decide(ctx, rule, s, false);
         continue;
       }
       if (rule.kind === 'combination') {
@@ -171,7 +182,7 @@ export class RuleEngine {
         if (rule.kind === 'heartbeat') {
           const s = existing ?? this.state(id, rule.alarmType, now);
           const lastSeen = Math.max(s.lastSeen ?? 0, this.startedAt);
-          cond = now - lastSeen >= (rule.missed ?? 3) * entry.device.profile.heartbeatSeconds * 1000;
+          cond = s.linkLost === true || now - lastSeen >= (rule.missed ?? 3) * entry.device.profile.heartbeatSeconds * 1000;
           this.decide(ctx, rule, s, cond);
           continue;
         }
@@ -187,6 +198,38 @@ export class RuleEngine {
       }
     }
     return out;
+  }
+
+  /**
+   * Communication supervision of a polled device, driven by its bus: `lost` after the bus gave up
+   * on it (failed polls in a row, or its endpoint unreachable), not lost on its next answer. Drives
+   * the device's heartbeat rules (its `device_offline` alarm) at once, ahead of their time-out.
+   */
+  linkStatus(deviceId: string, lost: boolean, t: number = this.clock.now()): EventDraft[] {
+    const entry = this.devices.get(deviceId);
+    if (!entry) return [];
+    const ctx: Ctx = { entry, t, isTest: false, snapshot: [], out: [] };
+    for (const rule of entry.rules) {
+      if (rule.kind !== 'heartbeat') continue;
+      const k = key(deviceId, rule.alarmType);
+      const s = this.state(deviceId, rule.alarmType, t);
+      if ((s.linkLost === true) === lost) continue;
+      s.linkLost = lost;
+      if (!lost) s.lastSeen = t;
+      this.hard.add(k);
+      this.decide(ctx, rule, s, lost);
+    }
+    return ctx.out;
+  }
+
+  /** State keys changed since the last persist; with `markDirty` a caller whose transaction rolled back keeps them for the retry. */
+  dirtyKeys(): { hard: string[]; soft: string[] } {
+    return { hard: [...this.hard], soft: [...this.soft] };
+  }
+
+  markDirty(keys: { hard: readonly string[]; soft: readonly string[] }): void {
+    for (const k of keys.hard) this.hard.add(k);
+    for (const k of keys.soft) this.soft.add(k);
   }
 
   /** A reset command for latched alarms of a device (all of them, or one alarm type). */

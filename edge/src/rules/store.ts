@@ -23,6 +23,8 @@ export interface RuleState {
   lastSlot?: number;
   /** heartbeat: time of the last report. */
   lastSeen?: number;
+  /** heartbeat: the device's bus reported it not answering (polled devices). */
+  linkLost?: boolean;
 }
 
 export interface RuleStore {

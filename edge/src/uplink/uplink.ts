@@ -1,10 +1,17 @@
 // Uplink to the cloud broker. Delivery is end-to-end at-least-once: an event leaves the outbox
 // only when the cloud's application-level ack names it, never on PUBACK — PUBACK only means the
 // broker took the message (MQTT 3.1.1 §4.3.2), not that ingest committed it.
+//
+// Order and liveness: events go out oldest first (on every (re)connect everything unacked is sent
+// again, in sequence order, before anything newer), and a newer event of one (device, alarm type)
+// never overtakes an unacked older one: it waits for the older one's ack, or goes in the same
+// batch behind its resend. A link that swallows what we send without closing (a black hole) is
+// detected by silence: when nothing at all came back for `ackTimeoutMs` after a QoS 1 publish,
+// the connection is dropped and re-opened at once, not after TCP or the keepalive give up.
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
-import { SCHEMA_VERSION, decodeMessage, encodeMessage, topicFor, type AlarmEvent, type StatusMessage, type TelemetryMessage } from '@gridwatch/protocol';
-import type { EdgeConfig } from '../config.ts';
+import { SCHEMA_VERSION, backoffDelay, decodeMessage, encodeMessage, topicFor, type AlarmEvent, type StatusMessage, type TelemetryMessage } from '@gridwatch/protocol';
+import type { EdgeConfig } from '../config/index.ts';
 import type { EdgeMetrics } from '../metrics.ts';
 import type { Outbox, TelemetryLane } from '../outbox/index.ts';
 
@@ -14,10 +21,30 @@ const BATCH = 100;
 /** Telemetry chunks awaiting PUBACK. Small, so a live alarm waits behind at most this many chunks on the socket. */
 const TELEMETRY_WINDOW = 2;
 
-/** Full-jitter-ish exponential back-off: base·2^attempt capped, then a random 50–100 % of it, so a fleet does not reconnect in step. */
-export function backoffDelay(attempt: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
-  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 30));
-  return Math.round(ceiling * (0.5 + random() * 0.5));
+/** Default ack time-out: silence this long after a publish means the link is dead. */
+export const DEFAULT_ACK_TIMEOUT_MS = 10_000;
+/** Reconnect back-off cap while alarms wait in the outbox. */
+export const DEFAULT_ALARM_RECONNECT_CAP_MS = 5_000;
+
+const orderKey = (event: AlarmEvent): string => `${event.deviceId}\u0000${event.alarmType}`;
+
+/**
+ * The events to publish now, oldest first: those never sent on this connection or unacked for
+ * `resendAfterMs`, except that an event waits while an older event of its (device, alarm type) is
+ * in flight and not itself due — so the cloud never receives a newer change of one alarm before an
+ * older one it has not acknowledged.
+ */
+export function dueEvents(pending: readonly AlarmEvent[], sentAt: ReadonlyMap<string, number>, now: number, resendAfterMs: number): AlarmEvent[] {
+  const blocked = new Set<string>();
+  const due: AlarmEvent[] = [];
+  for (const event of pending) {
+    const key = orderKey(event);
+    if (blocked.has(key)) continue;
+    const sent = sentAt.get(event.id);
+    if (sent === undefined || now - sent >= resendAfterMs) due.push(event);
+    else blocked.add(key);
+  }
+  return due;
 }
 
 const TLS_CODES = new Set([
@@ -56,6 +83,10 @@ export interface UplinkOptions {
   agentVersion?: string;
   /** The telemetry lane; null = events only. */
   telemetry?: TelemetryLane | null;
+  /** Nothing received this long after a QoS 1 publish: drop the connection and reconnect. Default 10 s. */
+  ackTimeoutMs?: number;
+  /** Cap of the reconnect back-off while alarms are pending, so they go out soon after the link returns. Default 5 s. */
+  alarmReconnectCapMs?: number;
 }
 
 export class Uplink {
@@ -69,11 +100,15 @@ export class Uplink {
   private reconnectTimer: NodeJS.Timeout | null = null;
   private attempt = 0;
   private stopped = false;
+  /** First publish since anything was last received on this connection; null while answered. */
+  private unansweredSince: number | null = null;
+  private readonly ackTimeoutMs: number;
   /** When the link was last lost (or the agent started without it); null while connected. */
   downSince: number | null = Date.now();
 
   constructor(options: UplinkOptions) {
     this.options = options;
+    this.ackTimeoutMs = options.ackTimeoutMs ?? options.cloud.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS;
   }
 
   get connected(): boolean {
@@ -102,7 +137,8 @@ export class Uplink {
       clean: false,
       // Reconnects are ours (jittered exponential back-off, below), not mqtt.js's fixed interval.
       reconnectPeriod: 0,
-      connectTimeout: 10_000,
+      // A CONNACK that does not come within the ack time-out is a dead link too.
+      connectTimeout: this.ackTimeoutMs,
       keepalive: 30,
       rejectUnauthorized: cloud.rejectUnauthorized,
       ...(cloud.ca === undefined ? {} : { ca: cloud.ca }),
@@ -114,7 +150,13 @@ export class Uplink {
     };
     const client = mqtt.connect(cloud.url, options);
     this.client = client;
+    client.on('packetreceive', () => {
+      this.unansweredSince = null;
+    });
     client.on('connect', () => {
+      // Nagle + delayed ACK would hold each small alarm publish ~40 ms (issue 12); send at once.
+      (client.stream as { setNoDelay?: (on: boolean) => void } | undefined)?.setNoDelay?.(true);
+      this.unansweredSince = null;
       this.attempt = 0;
       this.downSince = null;
       metrics.uplinkConnected.set(1);
@@ -153,8 +195,11 @@ export class Uplink {
 
   private scheduleReconnect(client: MqttClient): void {
     if (this.stopped || this.reconnectTimer || this.client !== client) return;
-    const { cloud, metrics } = this.options;
-    const delay = backoffDelay(this.attempt++, cloud.reconnectPeriodMs, cloud.maxReconnectPeriodMs);
+    const { cloud, metrics, outbox } = this.options;
+    // Alarms waiting: keep trying often, so they go out within seconds of the link returning.
+    const cap = outbox.pendingCount() > 0 ? Math.min(cloud.maxReconnectPeriodMs, this.options.alarmReconnectCapMs ?? DEFAULT_ALARM_RECONNECT_CAP_MS) : cloud.maxReconnectPeriodMs;
+    // Jittered (50–100 % of the delay) so a fleet that lost the link together does not reconnect in step.
+    const delay = backoffDelay(this.attempt++, { baseMs: Math.min(cloud.reconnectPeriodMs, cap), maxMs: cap, jitter: 0.5 });
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = null;
       if (this.stopped || this.client !== client) return;
@@ -171,13 +216,14 @@ export class Uplink {
   private flush(): void {
     const client = this.client;
     if (!client?.connected || this.flushing) return;
+    const now = Date.now();
+    if (this.unansweredSince !== null && now - this.unansweredSince >= this.ackTimeoutMs) {
+      this.dropSilentLink(client, now - this.unansweredSince);
+      return;
+    }
     this.flushing = true;
     try {
-      const now = Date.now();
-      const due = this.options.outbox.pending(WINDOW).filter((event) => {
-        const sentAt = this.inFlight.get(event.id);
-        return sentAt === undefined || now - sentAt >= this.options.cloud.resendAfterMs;
-      });
+      const due = dueEvents(this.options.outbox.pending(WINDOW), this.inFlight, now, this.options.cloud.resendAfterMs);
       for (let i = 0; i < due.length; i += BATCH) this.send(client, due.slice(i, i + BATCH), now);
       // Telemetry only after every due alarm was handed to the socket, a few chunks at a time.
       const lane = this.options.telemetry;
@@ -191,9 +237,24 @@ export class Uplink {
     }
   }
 
+  /** The broker answered nothing (no PUBACK, no ack, no PINGRESP) for too long: reconnect rather than publish into a dead socket. */
+  private dropSilentLink(client: MqttClient, silentMs: number): void {
+    const { logger, metrics } = this.options;
+    this.unansweredSince = null;
+    metrics.uplinkErrors.inc({ kind: 'network' });
+    logger.warn({ silentMs, ackTimeoutMs: this.ackTimeoutMs, unacked: this.inFlight.size }, 'uplink silent: no answer within the ack time-out; reconnecting');
+    // Destroying the socket makes mqtt.js emit 'close', which schedules our reconnect.
+    client.stream.destroy();
+  }
+
+  private published(now: number): void {
+    this.unansweredSince ??= now;
+  }
+
   private send(client: MqttClient, events: AlarmEvent[], now: number): void {
     const payload = encodeMessage('events', { v: SCHEMA_VERSION, gatewayId: this.options.gateway.id, sentAt: now, events });
     for (const event of events) this.inFlight.set(event.id, now);
+    this.published(now);
     client.publish(this.topic('events'), payload, { qos: 1 }, (err) => {
       if (err) this.options.logger.warn({ err: err.message, count: events.length }, 'events publish failed; will resend');
     });
@@ -203,6 +264,7 @@ export class Uplink {
 
   private sendTelemetry(client: MqttClient, lane: TelemetryLane, seq: number, readings: TelemetryMessage['readings'], now: number): void {
     this.telemetryInFlight.add(seq);
+    this.published(now);
     const payload = encodeMessage('telemetry', { v: SCHEMA_VERSION, gatewayId: this.options.gateway.id, seq, sentAt: now, readings });
     client.publish(this.topic('telemetry'), payload, { qos: 1 }, (err) => {
       if (this.client !== client) return;

@@ -7,22 +7,25 @@
   const STRINGS = window.GW_I18N;
   const $ = (sel) => document.querySelector(sel);
   const state = {
-    lang: window.localStorage.getItem('gw.lang') || (/^zh/i.test(navigator.language || '') ? 'zh-CN' : 'en'),
+    // zh-CN first: the console's staff work in Chinese; English only when someone chose it.
+    lang: window.localStorage.getItem('gw.lang') || 'zh-CN',
     user: null,
     incidents: new Map(),
+    /** The board's rows by incident id: updated in place, never rebuilt (keyed updates). */
+    rows: new Map(),
+    /** A pointer is pressed on the board: rows are not inserted or moved until it is released. */
+    pressed: false,
+    layoutPending: false,
+    holdTimer: null,
     socket: null,
     tab: 'board',
     detailId: null,
     units: null,
+    /** Words and the lifecycle table from GET /api/v1/catalogue (the server is their one source). */
+    catalogue: null,
   };
-  const OPEN = new Set(['raised', 'dispatched', 'acknowledged', 'on_site']);
-  const ACTIONS_FROM = {
-    acknowledge: ['raised', 'dispatched'],
-    dispatch: ['raised'],
-    on_site: ['dispatched', 'acknowledged'],
-    resolve: ['acknowledged', 'on_site'],
-    false_alarm: ['raised', 'dispatched', 'acknowledged', 'on_site'],
-  };
+  /** The buttons the board offers, in this order, wherever the server's lifecycle allows them. */
+  const BOARD_ACTIONS = ['acknowledge', 'dispatch', 'on_site', 'resolve', 'close', 'false_alarm', 'note'];
 
   function t(key, vars) {
     const table = STRINGS[state.lang] || STRINGS.en;
@@ -30,13 +33,27 @@
     for (const [k, v] of Object.entries(vars || {})) text = text.replace('{' + k + '}', String(v));
     return text;
   }
-  const typeName = (type) => (STRINGS[state.lang]['type.' + type] ? t('type.' + type) : type);
+  const pick = (labels, fallback) => (labels ? labels[state.lang] || labels.en : fallback);
+  const typeName = (code) => pick(state.catalogue && state.catalogue.typeIndex.get(code) && state.catalogue.typeIndex.get(code).labels, code);
+  const familyName = (code) => pick(state.catalogue && state.catalogue.familyIndex.get(code) && state.catalogue.familyIndex.get(code).labels, code);
+
+  const lifecycleAction = (action) => state.catalogue.lifecycle.actions.find((a) => a.action === action);
+  const isOpenStatus = (status) => !state.catalogue.lifecycle.finalStatuses.includes(status);
+  const allowedFrom = (action, status) => { const a = lifecycleAction(action); return Boolean(a && a.from.includes(status)); };
+
+  async function loadCatalogue() {
+    const c = await api('GET', '/api/v1/catalogue');
+    c.typeIndex = new Map(c.alarmTypes.map((x) => [x.code, x]));
+    c.familyIndex = new Map(c.families.map((x) => [x.code, x]));
+    state.catalogue = c;
+    return c;
+  }
 
   function applyLanguage() {
     document.documentElement.lang = state.lang;
     document.querySelectorAll('[data-i18n]').forEach((el) => { el.textContent = t(el.dataset.i18n); });
     $('#lang').textContent = state.lang === 'zh-CN' ? 'EN' : '中文';
-    renderBoard();
+    if (state.catalogue) syncBoard();
     if (state.tab === 'overview') loadOverview();
     if (state.detailId !== null) openDetail(state.detailId);
   }
@@ -77,14 +94,17 @@
 
   // Board order: open incidents first, most urgent level, newest first; then the rest newest first.
   function compare(a, b) {
-    const ao = OPEN.has(a.status) ? 0 : 1;
-    const bo = OPEN.has(b.status) ? 0 : 1;
+    const ao = isOpenStatus(a.status) ? 0 : 1;
+    const bo = isOpenStatus(b.status) ? 0 : 1;
     if (ao !== bo) return ao - bo;
     if (ao === 0 && a.level !== b.level) return a.level - b.level;
     return b.raisedAt - a.raisedAt || b.id - a.id;
   }
 
+  /** What staff read: the place name and text address; codes only when the address book has no text. */
   function place(i) {
+    const readable = [i.placeName, i.addressText].filter(Boolean);
+    if (readable.length) return readable.join(' · ');
     const parts = [];
     if (i.community) parts.push(t('tier.community') + ' ' + i.community);
     if (i.grid) parts.push(t('tier.grid') + ' ' + i.grid);
@@ -94,41 +114,152 @@
 
   function deadlineText(i) {
     const pending = (i.deadlines || []).filter((d) => d.firedAt === null && d.cancelledAt === null);
-    if (!OPEN.has(i.status) || pending.length === 0) return { text: '—', cls: '' };
+    if (!isOpenStatus(i.status) || pending.length === 0) return { text: '—', cls: '' };
     const d = pending.sort((x, y) => x.dueAt - y.dueAt)[0];
     const left = d.dueAt - Date.now();
     if (left < 0) return { text: t('overdue', { t: duration(-left) }), cls: 'overdue' };
     return { text: t('left', { kind: t('deadline.' + d.kind), t: duration(left) }), cls: left < 60000 ? 'soon' : '' };
   }
 
-  function row(i) {
-    const dl = deadlineText(i);
-    const actions = el('td', { class: 'actions' });
-    if (i.kind !== 'flood') {
-      for (const [action, from] of Object.entries(ACTIONS_FROM)) {
-        if (from.includes(i.status)) {
-          actions.append(el('button', { type: 'button', 'data-action': action, class: 'act act-' + action, onclick: (e) => { e.stopPropagation(); askAction(i.id, action); } }, t('action.' + action)));
-        }
-      }
-    }
-    const tr = el('tr', { 'data-id': String(i.id), 'data-status': i.status, class: 'row level-row-' + i.level + (OPEN.has(i.status) ? '' : ' closed'), onclick: () => openDetail(i.id) },
-      el('td', {}, el('span', { class: 'badge level-' + i.level }, t('level', { n: i.level }))),
-      el('td', {}, typeName(i.alarmType), i.deviceCount > 1 ? ' ×' + i.deviceCount : ''),
-      el('td', {}, place(i)),
-      el('td', { class: 'status status-' + i.status }, t('status.' + i.status)),
-      el('td', { class: 'since', 'data-t': String(i.raisedAt) }, duration(Date.now() - i.raisedAt)),
-      el('td', { class: 'deadline ' + dl.cls }, dl.text),
-      actions,
-    );
-    if (i._shownAt) tr.dataset.shownAt = String(i._shownAt);
+  // ISA-18.2 "returned, unacknowledged": the devices are back to normal, nobody has acknowledged yet.
+  function awaitingAck(i) {
+    return i.open && i.alarmState === 'returned' && (i.status === 'raised' || i.status === 'dispatched');
+  }
+
+  function statusText(i) {
+    return awaitingAck(i) ? t('status.returned_unack') : t('status.' + i.status);
+  }
+
+  /** Buttons for one incident: what the server's lifecycle allows; a note only while it is open. */
+  function boardActions(i) {
+    const open = isOpenStatus(i.status);
+    if (i.kind === 'flood') return open ? ['note'] : [];
+    return BOARD_ACTIONS.filter((a) => (a === 'note' ? open : allowedFrom(a, i.status)));
+  }
+
+  const setText = (node, text) => { if (node.textContent !== text) node.textContent = text; };
+  const setClass = (node, cls) => { if (node.className !== cls) node.className = cls; };
+
+  function createRow(i) {
+    const id = i.id;
+    const cells = {
+      badge: el('span', {}),
+      type: el('td', { class: 'type' }),
+      place: el('span', { class: 'place-text' }),
+      unit: el('span', { class: 'unit muted' }),
+      status: el('td', {}),
+      since: el('td', { class: 'since' }),
+      deadline: el('td', {}),
+      actions: el('td', { class: 'actions' }),
+    };
+    const tr = el('tr', { 'data-id': String(id), onclick: () => openDetail(id) },
+      el('td', { class: 'level' }, cells.badge), cells.type, el('td', { class: 'place' }, cells.place, cells.unit), cells.status, cells.since, cells.deadline, cells.actions);
+    tr.gwCells = cells;
+    tr.dataset.shownAt = String(i._shownAt || Date.now());
     return tr;
   }
 
-  function renderBoard() {
+  function button(id, action) {
+    return el('button', { type: 'button', 'data-action': action, class: 'act act-' + action, onclick: (e) => { e.stopPropagation(); askAction(id, action); } });
+  }
+
+  /** Keyed buttons: a button stays the same element while its action stays allowed. */
+  function syncButtons(td, i) {
+    if (td.dataset.forId !== String(i.id)) { td.replaceChildren(); td.dataset.forId = String(i.id); }
+    const want = boardActions(i);
+    const have = new Map([...td.children].map((b) => [b.dataset.action, b]));
+    for (const [action, b] of have) if (!want.includes(action)) b.remove();
+    let prev = null;
+    for (const action of want) {
+      const b = have.get(action) || button(i.id, action);
+      setText(b, t('action.' + action));
+      const next = prev ? prev.nextSibling : td.firstChild;
+      if (next !== b) td.insertBefore(b, next);
+      prev = b;
+    }
+  }
+
+  function patchTimes(tr, i) {
+    const c = tr.gwCells;
+    setText(c.since, duration(Date.now() - i.raisedAt));
+    const dl = deadlineText(i);
+    setClass(c.deadline, 'deadline ' + dl.cls);
+    setText(c.deadline, dl.text);
+  }
+
+  /** Updates one row's attributes and cells in place; nothing is replaced. */
+  function patchRow(tr, i) {
+    const c = tr.gwCells;
+    tr.dataset.status = i.status;
+    tr.dataset.alarmState = i.alarmState || 'active';
+    for (const cls of [...tr.classList]) if (cls.startsWith('level-row-') && cls !== 'level-row-' + i.level) tr.classList.remove(cls);
+    tr.classList.add('row', 'level-row-' + i.level);
+    tr.classList.toggle('closed', !isOpenStatus(i.status));
+    setClass(c.badge, 'badge level-' + i.level);
+    setText(c.badge, t('level', { n: i.level }));
+    setText(c.type, typeName(i.alarmType) + (i.deviceCount > 1 ? ' ×' + i.deviceCount : ''));
+    setText(c.place, place(i));
+    setText(c.unit, i.unitName ? '→ ' + i.unitName : '');
+    setClass(c.status, 'status status-' + i.status + (awaitingAck(i) ? ' returned' : ''));
+    setText(c.status, statusText(i));
+    patchTimes(tr, i);
+    syncButtons(c.actions, i);
+  }
+
+  /** Puts rows in board order by moving only those out of place; held while a pointer is pressed. */
+  function placeRows() {
+    if (state.pressed) { state.layoutPending = true; return; }
+    state.layoutPending = false;
     const tbody = $('#incidents tbody');
-    const list = [...state.incidents.values()].sort(compare);
-    tbody.replaceChildren(...list.map(row));
-    $('#empty').hidden = list.length > 0;
+    let prev = null;
+    for (const i of [...state.incidents.values()].sort(compare)) {
+      const tr = state.rows.get(i.id);
+      const next = prev ? prev.nextSibling : tbody.firstChild;
+      if (next !== tr) tbody.insertBefore(tr, next);
+      prev = tr;
+    }
+  }
+
+  function syncBoard() {
+    for (const i of state.incidents.values()) {
+      let tr = state.rows.get(i.id);
+      if (!tr) { tr = createRow(i); state.rows.set(i.id, tr); }
+      patchRow(tr, i);
+    }
+    for (const [id, tr] of state.rows) if (!state.incidents.has(id)) { tr.remove(); state.rows.delete(id); }
+    $('#empty').hidden = state.incidents.size > 0;
+    placeRows();
+  }
+
+  function clearBoard() {
+    for (const tr of state.rows.values()) tr.remove();
+    state.rows.clear();
+    state.incidents.clear();
+  }
+
+  // A press and its release must land on the same element for a click: hold the layout meanwhile.
+  // A release the page never hears (outside the window) must not freeze the board: 5 s at most.
+  const HOLD_MAX_MS = 5000;
+  $('#incidents').addEventListener('pointerdown', () => {
+    state.pressed = true;
+    clearTimeout(state.holdTimer);
+    state.holdTimer = setTimeout(release, HOLD_MAX_MS);
+  });
+  const release = () => {
+    if (!state.pressed) return;
+    state.pressed = false;
+    clearTimeout(state.holdTimer);
+    // After the click event of this release has been dispatched.
+    if (state.layoutPending) setTimeout(placeRows, 0);
+  };
+  window.addEventListener('pointerup', release, true);
+  window.addEventListener('pointercancel', release, true);
+  window.addEventListener('blur', release);
+
+  function flash(tr) {
+    tr.classList.remove('flash');
+    void tr.offsetWidth; // restart the CSS animation on the same element
+    tr.classList.add('flash');
   }
 
   function beep() {
@@ -153,15 +284,16 @@
     const previous = state.incidents.get(incident.id);
     const merged = Object.assign({}, incident, { deadlines: previous ? previous.deadlines : [], _shownAt: previous ? previous._shownAt : Date.now() });
     state.incidents.set(incident.id, merged);
-    renderBoard();
-    const tr = document.querySelector('tr[data-id="' + incident.id + '"]');
-    if (tr) tr.classList.add('flash');
-    if (!previous && OPEN.has(incident.status) && incident.level <= 2) { beep(); notify(incident); }
+    syncBoard();
+    const tr = state.rows.get(incident.id);
+    if (tr) flash(tr);
+    if (!previous && isOpenStatus(incident.status) && incident.level <= 2) { beep(); notify(incident); }
     // Deadlines change with the status: refresh them for this incident only.
     if (!previous || previous.status !== incident.status) {
       api('GET', '/api/v1/incidents/' + incident.id + '/context').then((ctx) => {
         const current = state.incidents.get(incident.id);
-        if (current) { current.deadlines = ctx.deadlines; renderBoard(); }
+        const tr = state.rows.get(incident.id);
+        if (current && tr) { current.deadlines = ctx.deadlines; patchTimes(tr, current); }
       }).catch(() => undefined);
     }
     if (state.detailId === incident.id) openDetail(incident.id);
@@ -251,20 +383,23 @@
     for (const ev of ctx.events) {
       // The edge sends the readings that decided the alarm as { point: value }.
       const values = ev.readings && typeof ev.readings === 'object' ? Object.entries(ev.readings).map(([k, v]) => k + '=' + v).join(', ') : '';
-      eventRows.push([new Date(ev.edgeTime).toLocaleTimeString(state.lang), ev.action + (ev.test ? ' (test)' : ''), values || ev.reason]);
+      eventRows.push([new Date(ev.edgeTime).toLocaleTimeString(state.lang), t('event.' + ev.action) + (ev.test ? ' · ' + t('event.test') : ''), values || ev.reason]);
     }
     const latestRows = (ctx.latest || []).map((r) => [r.point, String(r.value), new Date(r.t).toLocaleTimeString(state.lang)]);
     body.replaceChildren(
       el('h2', {}, el('span', { class: 'badge level-' + incident.level }, t('level', { n: incident.level })), ' ', typeName(incident.alarmType), ' #' + incident.id),
-      el('p', { class: 'status status-' + incident.status }, t('status.' + incident.status)),
+      el('p', { class: 'status status-' + incident.status + (awaitingAck(incident) ? ' returned' : '') }, statusText(incident)),
       el('dl', {},
         el('dt', {}, t('detail.device')), el('dd', {}, incident.gatewayId + ' / ' + incident.deviceId),
+        el('dt', {}, t('detail.hazard')), el('dd', {}, incident.hazard ? familyName(incident.hazard) : '—'),
         el('dt', {}, t('detail.raised')), el('dd', {}, new Date(incident.raisedAt).toLocaleString(state.lang)),
-        el('dt', {}, t('detail.unit')), el('dd', {}, incident.unitId ? incident.unitId + ' (' + t('tier.' + incident.tier) + ')' : '—'),
+        el('dt', {}, t('detail.unit')), el('dd', {}, incident.unitId ? (incident.unitName || incident.unitId) + ' (' + t('tier.' + incident.tier) + ')' : '—'),
         el('dt', {}, t('detail.occurrences')), el('dd', {}, String(incident.occurrences)),
       ),
       el('h3', {}, t('detail.address')),
-      a ? el('p', {}, [t('tier.district') + ' ' + a.district, t('tier.street') + ' ' + a.street, t('tier.community') + ' ' + a.community, t('tier.grid') + ' ' + a.grid].join(' › '),
+      a && (a.placeName || a.addressText) ? el('p', { class: 'readable' }, [a.placeName, a.addressText].filter(Boolean).join(' · '),
+        a.contactPhone ? el('a', { class: 'phone', href: 'tel:' + a.contactPhone }, ' ☎ ' + a.contactPhone) : null) : null,
+      a ? el('p', { class: 'codes' }, [t('tier.district') + ' ' + a.district, t('tier.street') + ' ' + a.street, t('tier.community') + ' ' + a.community, t('tier.grid') + ' ' + a.grid].join(' › '),
         el('br'), a.addressId + ' · ' + t('addr.building') + ' ' + a.building + ' · ' + t('addr.floor') + ' ' + a.floor + ' · ' + t('addr.room') + ' ' + a.room) : el('p', { class: 'muted' }, incident.addressId || '—'),
       a ? el('h3', {}, t('detail.floor')) : null,
       a ? floorView(a) : null,
@@ -281,9 +416,13 @@
       el('h3', {}, t('detail.latest')),
       readingsTable(latestRows),
     );
+    // The detail's own actions: keyed like the board's, outside the body that is re-rendered.
+    syncButtons($('#detail-actions'), incident);
     $('#detail').hidden = false;
+    document.body.classList.add('detail-open');
   }
-  $('#detail-close').addEventListener('click', () => { state.detailId = null; $('#detail').hidden = true; });
+  function closeDetail() { state.detailId = null; $('#detail').hidden = true; document.body.classList.remove('detail-open'); }
+  $('#detail-close').addEventListener('click', closeDetail);
 
   function percent(x) { return x === null || x === undefined ? '—' : (x * 100).toFixed(1) + ' %'; }
 
@@ -307,8 +446,7 @@
 
   function showTab(tab) {
     state.tab = tab;
-    state.detailId = null;
-    $('#detail').hidden = true;
+    closeDetail();
     document.querySelectorAll('#tabs button').forEach((b) => b.classList.toggle('active', b.dataset.tab === tab));
     $('#board').hidden = tab !== 'board';
     $('#overview').hidden = tab !== 'overview';
@@ -324,24 +462,34 @@
     $('#overview').hidden = true;
     $('#tabs').hidden = true;
     $('#logout').hidden = true;
-    $('#detail').hidden = true;
+    closeDetail();
     $('#who').textContent = '';
+  }
+
+  /** The header names the user's areas by their names (address book import), '*' as all areas. */
+  async function showJurisdictions(user) {
+    const body = await api('GET', '/api/v1/jurisdictions');
+    const names = new Map(body.jurisdictions.map((j) => [j.tier + ':' + j.code, j.name]));
+    const areas = user.jurisdictions.map((j) => {
+      if (j === '*') return t('scope.all');
+      const i = j.indexOf(':');
+      return i > 0 ? names.get(j) || t('tier.' + j.slice(0, i)) + ' ' + j.slice(i + 1) : j;
+    });
+    $('#who').textContent = (user.displayName || user.username) + ' · ' + areas.join('、');
   }
 
   async function start(user) {
     state.user = user;
-    $('#who').textContent = (user.displayName || user.username) + ' · ' + user.jurisdictions.map((j) => {
-      const i = j.indexOf(':');
-      return i > 0 ? t('tier.' + j.slice(0, i)) + ' ' + j.slice(i + 1) : j;
-    }).join(', ');
+    $('#who').textContent = user.displayName || user.username;
+    showJurisdictions(user).catch(() => undefined);
     $('#login').hidden = true;
     $('#tabs').hidden = false;
     $('#logout').hidden = false;
     showTab('board');
-    const body = await api('GET', '/api/v1/incidents?limit=200&deadlines=pending');
-    state.incidents.clear();
+    const [body] = await Promise.all([api('GET', '/api/v1/incidents?limit=200&deadlines=pending'), state.catalogue || loadCatalogue()]);
+    clearBoard();
     for (const i of body.incidents) state.incidents.set(i.id, i);
-    renderBoard();
+    syncBoard();
     // The session cookie goes with the handshake: the server puts this socket in the user's rooms.
     const socket = io({ transports: ['websocket'] });
     state.socket = socket;
@@ -366,7 +514,11 @@
   });
 
   // Time since raised and time left tick every second without a server round trip.
-  setInterval(() => { if (state.user && state.tab === 'board') renderBoard(); }, 1000);
+  // Only the two time cells change: the rows, and the buttons in them, stay the same elements.
+  setInterval(() => {
+    if (!state.user || state.tab !== 'board') return;
+    for (const [id, tr] of state.rows) { const i = state.incidents.get(id); if (i) patchTimes(tr, i); }
+  }, 1000);
 
   applyLanguage();
   fetch('/api/v1/auth/me', { credentials: 'same-origin' }).then((res) => (res.ok ? res.json() : null)).then((body) => {

@@ -1,5 +1,6 @@
 // Console strings in zh-CN and English. zh-CN terms follow the project glossary (区/街道/社区/网格,
-// 确认/指派/到场/办结/误报, 按期办结率, 误报 …) so staff see the words they use at work.
+// 确认/指派/到场/办结/误报, 按期办结率, 误报 …) so staff see the words they use at work. Alarm types,
+// hazard families and lanes are not here: they come from the server (GET /api/v1/catalogue).
 'use strict';
 
 window.GW_I18N = {
@@ -12,11 +13,12 @@ window.GW_I18N = {
     level: '{n}级',
     'action.acknowledge': '确认', 'action.dispatch': '指派', 'action.on_site': '到场', 'action.resolve': '办结', 'action.false_alarm': '误报',
     'status.raised': '待分拨', 'status.dispatched': '已分拨', 'status.acknowledged': '已确认', 'status.on_site': '已到场', 'status.resolved': '已办结',
-    'status.closed': '已闭环', 'status.false_alarm': '误报', 'status.test': '测试', 'status.cleared': '已恢复',
+    'status.closed': '已闭环', 'status.false_alarm': '误报', 'status.test': '测试', 'status.cleared': '已恢复', 'status.returned_unack': '已恢复·待确认',
     'deadline.ack': '确认', 'deadline.on_site': '到场', 'deadline.resolve': '办结', overdue: '已超时 {t}', left: '{kind} 剩 {t}',
-    'type.smoke': '烟感告警', 'type.gas_low': '可燃气体低报', 'type.gas_high': '可燃气体高报', 'type.fault': '设备故障', 'type.tamper': '防拆告警',
-    'type.low_battery': '低电量', 'type.gateway_offline': '网关离线', 'type.offline': '设备离线', 'type.pressure_low': '消防水压低', 'type.level_low': '液位低',
-    'type.no_water': '独居老人无用水', 'type.door_forced': '门禁强开', 'type.sos': '智能手表求助', 'type.flood': '告警汇总',
+    'action.note': '备注', 'action.close': '闭环', 'action.test': '测试', 'event.raise': '告警', 'event.clear': '恢复', 'event.test': '测试', 'detail.hazard': '类别',
+    'audit.chattering': '频繁告警（抖动）', 'audit.deadline_missed': '超时未处置', 'audit.device_clear': '设备恢复', 'audit.flood_end': '告警风暴结束', 'audit.fold': '合并', 'audit.late_event': '迟到事件',
+    'audit.pre_alarm': '预警', 'audit.redeadline': '时限重算', 'audit.reroute': '改派', 'audit.unconfirmed': '未经核实', 'audit.verify': '核实确认',
+    'scope.all': '全部辖区',
     'tier.grid': '网格', 'tier.community': '社区', 'tier.street': '街道', 'tier.district': '区',
     'detail.timeline': '处置留痕', 'detail.readings': '事件读数', 'detail.latest': '最新数值', 'detail.address': '标准地址', 'detail.floor': '楼层示意',
     'detail.device': '设备', 'detail.unit': '责任单位', 'detail.raised': '发生时间', 'detail.occurrences': '次数', 'detail.none': '无',
@@ -24,7 +26,7 @@ window.GW_I18N = {
     'ov.byLevel': '按事件等级', 'ov.byStatus': '按状态', 'ov.onTime': '按期办结率', 'ov.ack5': '一级告警 5 分钟内确认率', 'ov.target': '目标 {p}',
     'ov.falseAlarms': '误报（按设备）', 'ov.offlineGw': '离线网关', 'ov.offlineDev': '离线设备', 'ov.period': '近 30 天',
     'notify.title': '{level}级告警：{type}', 'ago.s': '{n} 秒', 'ago.m': '{n} 分', 'ago.h': '{n} 小时', 'ago.d': '{n} 天', actor: '操作人',
-    system: '系统', 'audit.raise': '告警上报', 'audit.dispatch': '分拨', 'audit.clear': '设备恢复', 'audit.escalate': '超时升级', 'audit.note': '备注', 'audit.close': '闭环',
+    system: '系统', 'audit.raise': '告警上报', 'audit.dispatch': '分拨', 'audit.clear': '设备恢复', 'audit.escalate': '超时升级', 'audit.note': '备注', 'audit.close': '闭环', 'audit.return': '设备复位（待确认）',
   },
   en: {
     title: 'GridWatch community safety console', 'tab.board': 'Alert board', 'tab.overview': 'Overview', logout: 'Log out',
@@ -35,11 +37,12 @@ window.GW_I18N = {
     level: 'L{n}',
     'action.acknowledge': 'Acknowledge', 'action.dispatch': 'Assign', 'action.on_site': 'On site', 'action.resolve': 'Resolve', 'action.false_alarm': 'False alarm',
     'status.raised': 'Raised', 'status.dispatched': 'Dispatched', 'status.acknowledged': 'Acknowledged', 'status.on_site': 'On site', 'status.resolved': 'Resolved',
-    'status.closed': 'Closed', 'status.false_alarm': 'False alarm', 'status.test': 'Test', 'status.cleared': 'Cleared',
+    'status.closed': 'Closed', 'status.false_alarm': 'False alarm', 'status.test': 'Test', 'status.cleared': 'Cleared', 'status.returned_unack': 'Returned, unacknowledged',
     'deadline.ack': 'ack', 'deadline.on_site': 'on site', 'deadline.resolve': 'resolve', overdue: 'overdue {t}', left: '{kind} in {t}',
-    'type.smoke': 'Smoke', 'type.gas_low': 'Gas low alarm', 'type.gas_high': 'Gas high alarm', 'type.fault': 'Device fault', 'type.tamper': 'Tamper',
-    'type.low_battery': 'Low battery', 'type.gateway_offline': 'Gateway offline', 'type.offline': 'Device offline', 'type.pressure_low': 'Low fire-water pressure', 'type.level_low': 'Low tank level',
-    'type.no_water': 'No water use (elderly)', 'type.door_forced': 'Door forced', 'type.sos': 'Smartwatch SOS', 'type.flood': 'Grouped alarms',
+    'action.note': 'Note', 'action.close': 'Close', 'action.test': 'Test', 'event.raise': 'alarm', 'event.clear': 'clear', 'event.test': 'test', 'detail.hazard': 'Hazard',
+    'audit.chattering': 'Chattering', 'audit.deadline_missed': 'Deadline missed', 'audit.device_clear': 'Device back to normal', 'audit.flood_end': 'Flood ended', 'audit.fold': 'Folded', 'audit.late_event': 'Late event',
+    'audit.pre_alarm': 'Pre-alarm', 'audit.redeadline': 'Deadlines recalculated', 'audit.reroute': 'Re-routed', 'audit.unconfirmed': 'Not verified', 'audit.verify': 'Verified',
+    'scope.all': 'all areas',
     'tier.grid': 'Grid', 'tier.community': 'Community', 'tier.street': 'Street', 'tier.district': 'District',
     'detail.timeline': 'Timeline', 'detail.readings': 'Readings around the event', 'detail.latest': 'Latest values', 'detail.address': 'Address', 'detail.floor': 'Floor view',
     'detail.device': 'Device', 'detail.unit': 'Unit', 'detail.raised': 'Raised', 'detail.occurrences': 'Occurrences', 'detail.none': 'none',
@@ -47,6 +50,6 @@ window.GW_I18N = {
     'ov.byLevel': 'By level', 'ov.byStatus': 'By status', 'ov.onTime': 'On-time closure rate', 'ov.ack5': 'Level-1 acknowledged within 5 min', 'ov.target': 'target {p}',
     'ov.falseAlarms': 'False alarms per device', 'ov.offlineGw': 'Offline gateways', 'ov.offlineDev': 'Offline devices', 'ov.period': 'last 30 days',
     'notify.title': 'Level {level} alarm: {type}', 'ago.s': '{n} s', 'ago.m': '{n} min', 'ago.h': '{n} h', 'ago.d': '{n} d', actor: 'By',
-    system: 'system', 'audit.raise': 'Raised', 'audit.dispatch': 'Dispatched', 'audit.clear': 'Cleared by device', 'audit.escalate': 'Escalated', 'audit.note': 'Note', 'audit.close': 'Closed',
+    system: 'system', 'audit.raise': 'Raised', 'audit.dispatch': 'Dispatched', 'audit.clear': 'Cleared by device', 'audit.escalate': 'Escalated', 'audit.note': 'Note', 'audit.close': 'Closed', 'audit.return': 'Returned to normal (unacknowledged)',
   },
 };

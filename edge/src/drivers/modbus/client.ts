@@ -1,7 +1,9 @@
-// The connection to one Modbus bus through modbus-serial: RTU over a serial port (serialport) or
-// TCP to host:port. One instance per bus; the scheduler guarantees one request in flight, so the
+// The connection to one Modbus bus through modbus-serial: RTU over a serial port (serialport),
+// TCP to host:port, or RTU over a stream the caller provides (the captured exchanges of the profile
+// vectors run through here, so they test the framing the driver really uses). One instance per bus; the scheduler guarantees one request in flight, so the
 // transaction bookkeeping of modbus-serial never sees two requests at once. Errors come back as a
 // ModbusIoError with a kind the scheduler counts per device.
+import type { EventEmitter } from 'node:events';
 import modbusSerial from 'modbus-serial';
 import { EXCEPTION_NAMES } from './address.ts';
 import type { ReadRequest, WriteRequest } from './frames.ts';
@@ -11,7 +13,8 @@ import type { ReadRequest, WriteRequest } from './frames.ts';
 const ModbusRTU = modbusSerial.default;
 type ModbusRTU = InstanceType<typeof ModbusRTU>;
 
-export type ModbusErrorKind = 'timeout' | 'crc' | 'short' | 'exception' | 'io';
+/** `mismatch`: a well-formed answer from another unit id (two slaves sharing an id, or a late answer). */
+export type ModbusErrorKind = 'timeout' | 'crc' | 'short' | 'exception' | 'mismatch' | 'io';
 
 export class ModbusIoError extends Error {
   readonly kind: ModbusErrorKind;
@@ -22,9 +25,18 @@ export class ModbusIoError extends Error {
   }
 }
 
+/** A byte stream carrying RTU ADUs both ways, as modbus-serial drives its ports: `write` a request, `data` events with answers. */
+export interface RtuStream extends EventEmitter {
+  readonly isOpen: boolean;
+  open(callback: (err: Error | null) => void): void;
+  close(callback: () => void): void;
+  write(adu: Buffer): void;
+}
+
 export type BusEndpoint =
   | { kind: 'rtu'; path: string; baudRate: number; parity: 'none' | 'even' | 'odd'; dataBits: 7 | 8; stopBits: 1 | 2 }
-  | { kind: 'tcp'; host: string; port: number };
+  | { kind: 'tcp'; host: string; port: number }
+  | { kind: 'stream'; stream: RtuStream; name: string };
 
 /** What the scheduler needs from a bus; tests may substitute their own. */
 export interface ModbusTransport {
@@ -36,16 +48,25 @@ export interface ModbusTransport {
   write(unitId: number, request: WriteRequest, timeoutMs: number): Promise<void>;
 }
 
-function classify(err: unknown): ModbusIoError {
+/**
+ * modbus-serial's error → a kind the scheduler counts. The raw answer (kept because the client
+ * runs with debug capture on) tells a mis-addressed but well-formed answer from a short one:
+ * modbus-serial checks the length before the unit id.
+ */
+function classify(err: unknown, unitId: number): ModbusIoError {
   if (err instanceof ModbusIoError) return err;
-  const e = err as { message?: string; errno?: string; modbusCode?: number };
+  const e = err as { message?: string; errno?: string; modbusCode?: number; modbusResponses?: Uint8Array[] };
   const message = e.message ?? String(err);
   if (e.errno === 'ETIMEDOUT' || message === 'Timed out') return new ModbusIoError('timeout', 'no answer before the timeout');
   if (message === 'CRC error') return new ModbusIoError('crc', 'CRC error');
   if (typeof e.modbusCode === 'number') {
     return new ModbusIoError('exception', `Modbus exception ${e.modbusCode} (${EXCEPTION_NAMES[e.modbusCode] ?? 'unknown'})`);
   }
-  if (/length/i.test(message)) return new ModbusIoError('short', message);
+  const answer = e.modbusResponses?.at(-1);
+  if (answer && answer.length >= 5 && answer[0] !== unitId && /length|address/i.test(message)) {
+    return new ModbusIoError('mismatch', `answer from unit ${answer[0]}, expected ${unitId}`);
+  }
+  if (/length/i.test(message)) return new ModbusIoError('short', `short frame (${message})`);
   return new ModbusIoError('io', message);
 }
 
@@ -63,15 +84,19 @@ export class ModbusSerialTransport implements ModbusTransport {
 
   async open(): Promise<void> {
     await this.close();
-    const client = new ModbusRTU();
+    const client = new ModbusRTU(this.endpoint.kind === 'stream' ? this.endpoint.stream : undefined);
     // Errors after open (cable pulled, peer reset) surface on the next transaction as 'io'.
     client.on('error', () => undefined);
+    // Keeps each transaction's raw answer on its error, so `classify` can name a mis-addressed one.
+    (client as unknown as { isDebugEnabled: boolean }).isDebugEnabled = true;
     try {
       if (this.endpoint.kind === 'rtu') {
         const { path, baudRate, parity, dataBits, stopBits } = this.endpoint;
         await client.connectRTUBuffered(path, { baudRate, parity, dataBits, stopBits });
-      } else {
+      } else if (this.endpoint.kind === 'tcp') {
         await client.connectTCP(this.endpoint.host, { port: this.endpoint.port });
+      } else {
+        await new Promise<void>((resolve, reject) => client.open((err: Error | null) => (err ? reject(err) : resolve())));
       }
     } catch (err) {
       await closeClient(client);
@@ -87,7 +112,8 @@ export class ModbusSerialTransport implements ModbusTransport {
   }
 
   describe(): string {
-    return this.endpoint.kind === 'rtu' ? this.endpoint.path : `${this.endpoint.host}:${this.endpoint.port}`;
+    if (this.endpoint.kind === 'rtu') return this.endpoint.path;
+    return this.endpoint.kind === 'tcp' ? `${this.endpoint.host}:${this.endpoint.port}` : this.endpoint.name;
   }
 
   async read(unitId: number, { table, address, count }: ReadRequest, timeoutMs: number): Promise<number[]> {
@@ -104,7 +130,7 @@ export class ModbusSerialTransport implements ModbusTransport {
           return (await client.readInputRegisters(address, count)).data;
       }
     } catch (err) {
-      throw classify(err);
+      throw classify(err, unitId);
     }
   }
 
@@ -120,7 +146,7 @@ export class ModbusSerialTransport implements ModbusTransport {
         await client.writeRegisters(address, values);
       }
     } catch (err) {
-      throw classify(err);
+      throw classify(err, unitId);
     }
   }
 

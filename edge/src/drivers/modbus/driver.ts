@@ -2,7 +2,7 @@
 // polled with the reads its profile needs (coalesced), register blocks handed to the pipeline raw.
 import type { Logger } from 'pino';
 import type { ModbusPoint, ModbusProfile } from '@gridwatch/firmware-profiles';
-import type { BoundDevice, BusConfig } from '../../config.ts';
+import type { BoundDevice, BusConfig } from '../../config/index.ts';
 import type { EdgeMetrics } from '../../metrics.ts';
 import type { Command, Driver, FrameSink } from '../types.ts';
 import { interFrameGapMs } from './address.ts';
@@ -10,8 +10,7 @@ import { ModbusSerialTransport, type BusEndpoint, type ModbusTransport } from '.
 import { writeRequestFor, type WriteRequest } from './frames.ts';
 import { planReads } from './plan.ts';
 import { BusScheduler, type BusStats } from './scheduler.ts';
-
-export type ModbusBusConfig = Extract<BusConfig, { kind: 'rtu' | 'tcp' }>;
+import { isModbusBus, type ModbusBusConfig } from './schema.ts';
 
 export interface ModbusDriverOptions {
   buses: ModbusBusConfig[];
@@ -30,6 +29,13 @@ export function endpointOf(bus: ModbusBusConfig): BusEndpoint {
     : { kind: 'rtu', path: bus.path, baudRate: bus.baudRate ?? 9600, parity: bus.parity ?? 'none', dataBits: bus.dataBits ?? 8, stopBits: bus.stopBits ?? 1 };
 }
 
+export function validateModbusDevice({ device, profile }: BoundDevice, buses: readonly BusConfig[]): string | null {
+  if (profile.transport !== 'modbus') return `profile ${profile.id} is not a Modbus profile`;
+  if (!device.modbus) return 'no modbus address';
+  if (!buses.some((b) => b.id === device.modbus?.bus && isModbusBus(b))) return `unknown Modbus bus ${device.modbus.bus}`;
+  return null;
+}
+
 export class ModbusDriver implements Driver {
   readonly transport = 'modbus' as const;
   private readonly options: ModbusDriverOptions;
@@ -41,11 +47,8 @@ export class ModbusDriver implements Driver {
     this.options = options;
   }
 
-  validateDevice({ device, profile }: BoundDevice): string | null {
-    if (profile.transport !== 'modbus') return `profile ${profile.id} is not a Modbus profile`;
-    if (!device.modbus) return 'no modbus address';
-    if (!this.options.buses.some((b) => b.id === device.modbus?.bus)) return `unknown Modbus bus ${device.modbus.bus}`;
-    return null;
+  validateDevice(bound: BoundDevice): string | null {
+    return validateModbusDevice(bound, this.options.buses);
   }
 
   async start(sink: FrameSink): Promise<void> {
@@ -64,6 +67,8 @@ export class ModbusDriver implements Driver {
         logger,
         ...(metrics === undefined ? {} : { metrics }),
         onBlocks: (deviceId, blocks, t) => sink({ deviceId, blocks, t }),
+        // Communication-loss supervision of polled devices (the profile's heartbeat rule raises device_offline).
+        onStatus: (deviceId, faulty) => sink({ deviceId, link: faulty ? 'lost' : 'ok', t: Date.now() }),
       });
       this.schedulers.set(bus.id, scheduler);
     }

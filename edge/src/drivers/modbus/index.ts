@@ -4,3 +4,5 @@ export * from './driver.ts';
 export * from './frames.ts';
 export * from './plan.ts';
 export * from './scheduler.ts';
+export * from './schema.ts';
+export * from './descriptor.ts';

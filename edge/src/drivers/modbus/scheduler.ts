@@ -6,11 +6,17 @@
 //   3. between two requests on an RTU line, the 3.5-character silence of MSL §2.5.1.1.
 // A device that fails a poll backs off exponentially (interval × 2^(n-1), capped), so a dead
 // device costs the bus a few timeouts per minute and cannot starve the others. After
-// `faultyAfter` failed polls in a row it is marked faulty; its first answer recovers it. Errors
-// are counted per device and kind, and logged once per burst (first error, then the recovery).
+// `faultyAfter` failed polls in a row it is marked faulty; its first answer recovers it. An
+// endpoint that cannot be opened (TCP port closed, adapter gone) counts as a failed poll for every
+// device due on it, so its devices go faulty too. Each change (and the first answer after start,
+// which clears a verdict persisted by an earlier run) goes to `onStatus`: the supervision of
+// polled devices. A poll cycle ends only when `onBlocks`' promise resolves (its events are
+// committed); until then that device is not polled again, while writes and other devices go on.
+// Errors are counted per device and kind, and logged once per burst (first error, then recovery).
 import type { Logger } from 'pino';
+import { backoffDelay } from '@gridwatch/protocol';
 import type { EdgeMetrics } from '../../metrics.ts';
-import type { RegisterBlock } from '../../profiles/index.ts';
+import type { RegisterBlock } from '../../types.ts';
 import { ModbusIoError, type ModbusErrorKind, type ModbusTransport } from './client.ts';
 import type { ReadRequest, WriteRequest } from './frames.ts';
 
@@ -35,7 +41,8 @@ export interface SchedulerOptions {
   reopenOn: readonly ModbusErrorKind[];
   logger: Logger;
   metrics?: EdgeMetrics;
-  onBlocks: (deviceId: string, blocks: RegisterBlock[], t: number) => void;
+  /** May return a promise that resolves when the blocks' events are committed. */
+  onBlocks: (deviceId: string, blocks: RegisterBlock[], t: number) => unknown;
   onStatus?: (deviceId: string, faulty: boolean) => void;
 }
 
@@ -49,7 +56,10 @@ export interface PolledDevice {
 interface DeviceState extends PolledDevice {
   due: number;
   failures: number;
-  faulty: boolean;
+  /** Null until the first poll after start decided it. */
+  faulty: boolean | null;
+  /** The previous cycle's events are not committed yet. */
+  committing: boolean;
   burst: number;
   polls: number;
   errors: Partial<Record<ModbusErrorKind, number>>;
@@ -96,7 +106,7 @@ export class BusScheduler {
   }
 
   addDevice(device: PolledDevice): void {
-    this.devices.set(device.id, { ...device, due: 0, failures: 0, faulty: false, burst: 0, polls: 0, errors: {} });
+    this.devices.set(device.id, { ...device, due: 0, failures: 0, faulty: null, committing: false, burst: 0, polls: 0, errors: {} });
   }
 
   start(): void {
@@ -140,7 +150,7 @@ export class BusScheduler {
 
   stats(): BusStats {
     const devices: BusStats['devices'] = {};
-    for (const d of this.devices.values()) devices[d.id] = { polls: d.polls, failures: d.failures, faulty: d.faulty, errors: { ...d.errors } };
+    for (const d of this.devices.values()) devices[d.id] = { polls: d.polls, failures: d.failures, faulty: d.faulty === true, errors: { ...d.errors } };
     return { requests: this.requests, errors: this.errorCount, busyMs: this.busyMs, devices };
   }
 
@@ -173,7 +183,10 @@ export class BusScheduler {
           this.openFailures = 0;
         } catch (err) {
           if (this.openFailures++ === 0) logger.error({ bus, err: (err as Error).message }, 'cannot open bus; retrying with back-off');
-          await this.idle(Math.min(30_000, 500 * 2 ** Math.min(this.openFailures, 6)));
+          // Nobody on this bus can answer: each device due now has missed its poll.
+          const now = Date.now();
+          for (const d of this.devices.values()) if (d.due <= now) this.failed(d, now);
+          await this.idle(backoffDelay(this.openFailures, { baseMs: 500, maxMs: Math.min(this.options.maxBackoffMs, 30_000) }));
           continue;
         }
       }
@@ -183,7 +196,7 @@ export class BusScheduler {
         continue;
       }
       let next: DeviceState | null = null;
-      for (const d of this.devices.values()) if (!next || d.due < next.due) next = d;
+      for (const d of this.devices.values()) if (!d.committing && (!next || d.due < next.due)) next = d;
       if (!next) {
         await this.idle(60_000);
         continue;
@@ -270,17 +283,9 @@ export class BusScheduler {
       }
     }
     const now = Date.now();
-    if (blocks.length > 0) this.options.onBlocks(device.id, blocks, now);
+    if (blocks.length > 0) this.deliver(device, blocks, now);
     if (failed) {
-      device.failures++;
-      const backoff = Math.min(this.options.maxBackoffMs, device.intervalMs * 2 ** (device.failures - 1));
-      device.due = now + backoff;
-      if (!device.faulty && device.failures >= this.options.faultyAfter) {
-        device.faulty = true;
-        this.options.metrics?.deviceFaulty.set({ device: device.id }, 1);
-        this.options.logger.warn({ bus: this.options.bus, deviceId: device.id, failures: device.failures }, 'device faulty: not answering');
-        this.options.onStatus?.(device.id, true);
-      }
+      this.failed(device, now);
       return;
     }
     device.polls++;
@@ -288,9 +293,9 @@ export class BusScheduler {
       this.options.logger.info({ bus: this.options.bus, deviceId: device.id, errors: device.burst }, 'device answering again');
       device.burst = 0;
     }
-    if (device.faulty) {
+    if (device.faulty !== false) {
+      if (device.faulty) this.options.metrics?.deviceFaulty.set({ device: device.id }, 0);
       device.faulty = false;
-      this.options.metrics?.deviceFaulty.set({ device: device.id }, 0);
       this.options.onStatus?.(device.id, false);
     }
     const wasFailing = device.failures > 0;
@@ -298,6 +303,33 @@ export class BusScheduler {
     // Keep the configured rate: the next poll is one interval after the scheduled one, so a poll
     // delayed by another device's timeout is caught up; after a long stall, restart from now.
     device.due = wasFailing || device.due + device.intervalMs < now - device.intervalMs ? now + device.intervalMs : device.due + device.intervalMs;
+  }
+
+  /** Hands the blocks on; the device sits out until their events are committed. */
+  private deliver(device: DeviceState, blocks: RegisterBlock[], t: number): void {
+    const result = this.options.onBlocks(device.id, blocks, t);
+    if (!(result instanceof Promise)) return;
+    device.committing = true;
+    const done = () => {
+      device.committing = false;
+      this.interrupt();
+    };
+    result.then(done, (err: unknown) => {
+      this.options.logger.error({ bus: this.options.bus, deviceId: device.id, err: (err as Error).message }, 'poll result not processed');
+      done();
+    });
+  }
+
+  /** One missed poll: back off, and after `faultyAfter` in a row mark the device faulty. */
+  private failed(device: DeviceState, now: number): void {
+    device.failures++;
+    device.due = now + backoffDelay(device.failures - 1, { baseMs: device.intervalMs, maxMs: this.options.maxBackoffMs });
+    if (device.faulty !== true && device.failures >= this.options.faultyAfter) {
+      device.faulty = true;
+      this.options.metrics?.deviceFaulty.set({ device: device.id }, 1);
+      this.options.logger.warn({ bus: this.options.bus, deviceId: device.id, failures: device.failures }, 'device faulty: not answering');
+      this.options.onStatus?.(device.id, true);
+    }
   }
 
   private async doWrite(write: PendingWrite): Promise<void> {

@@ -1,11 +1,11 @@
 // Embedded MQTT broker (aedes) for devices on the local network. Each device authenticates with its
 // own username/password and may publish only its own report topic; every accepted report is handed
-// to the pipeline as a raw frame.
+// to the pipeline as a raw frame, and acknowledged (PUBACK) only after the pipeline committed it.
 import { createServer, type Server, type Socket } from 'node:net';
-import { timingSafeEqual } from 'node:crypto';
-import { Aedes, type AedesPublishPacket, type AuthenticateError, type Client } from 'aedes';
+import { DEFAULT_MQTT_LIMITS, MqttServerGuard, constantTimeEqual } from '@gridwatch/protocol';
+import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import type { Logger } from 'pino';
-import type { BoundDevice } from '../../config.ts';
+import type { BoundDevice } from '../../config/index.ts';
 import type { EdgeMetrics } from '../../metrics.ts';
 import { listen } from '../../http/listen.ts';
 import type { Command, Driver, FrameSink } from '../types.ts';
@@ -28,12 +28,9 @@ function authError(message: string, returnCode: number): AuthenticateError {
   return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
 }
 
-function sameSecret(given: Buffer | undefined, expected: string): boolean {
-  if (!given) return false;
-  const want = Buffer.from(expected, 'utf8');
-  // Constant-time compare so response timing does not leak how much of a password matched.
-  return given.length === want.length && timingSafeEqual(given, want);
-}
+// CONNACK 0x02: the client id is not the device's (identity binding, below).
+const IDENTIFIER_REJECTED = 2;
+const SERVER_UNAVAILABLE = 3;
 
 export class MqttDriver implements Driver {
   readonly transport = 'mqtt' as const;
@@ -44,12 +41,22 @@ export class MqttDriver implements Driver {
   private broker: Aedes | null = null;
   private server: Server | null = null;
   private boundPort = 0;
+  // Pre-authentication limits (packet size, pending sockets per address, failure back-off) shared
+  // with the cloud's broker: a device on the LAN cannot exhaust the agent's memory or guess passwords.
+  private readonly guard = new MqttServerGuard(DEFAULT_MQTT_LIMITS, (limit, address, detail) => {
+    this.options.metrics.deviceConnectRefused.inc({ reason: limit });
+    this.options.logger.warn({ address, limit, detail }, 'device connection closed by a limit');
+  });
 
   constructor(options: MqttDriverOptions) {
     this.options = options;
     this.byUsername = new Map(
       options.devices.flatMap((d): Array<[string, BoundDevice]> => (d.device.mqtt === undefined ? [] : [[d.device.mqtt.username, d]])),
     );
+  }
+
+  get listenPort(): number {
+    return this.boundPort;
   }
 
   get port(): number {
@@ -65,14 +72,31 @@ export class MqttDriver implements Driver {
   async start(sink: FrameSink): Promise<void> {
     const { logger, metrics } = this.options;
     const broker = await Aedes.createBroker({
+      connectTimeout: DEFAULT_MQTT_LIMITS.connectTimeoutMs,
       authenticate: (client, username, password, done) => {
+        if (this.guard.blockedForMs(client.conn) > 0) {
+          metrics.deviceConnectRefused.inc({ reason: 'backoff' });
+          done(authError('too many failed logins from this address', SERVER_UNAVAILABLE), false);
+          return;
+        }
         const bound = username === undefined ? undefined : this.byUsername.get(username);
-        if (!bound?.device.mqtt || !sameSecret(password, bound.device.mqtt.password)) {
+        if (!bound?.device.mqtt || !constantTimeEqual(password, bound.device.mqtt.password)) {
+          this.guard.failed(client.conn);
           metrics.deviceConnectRefused.inc({ reason: 'bad_credentials' });
           logger.warn({ clientId: client.id, username }, 'device refused at CONNECT: bad username or password');
           done(authError('bad username or password', BAD_USERNAME_OR_PASSWORD), false);
           return;
         }
+        // Identity binding: the client id is exactly the device id, so one device's credential
+        // cannot take over another device's session (MQTT-3.1.4-2 would close the older one).
+        if (client.id !== bound.device.id) {
+          this.guard.failed(client.conn);
+          metrics.deviceConnectRefused.inc({ reason: 'client_id' });
+          logger.warn({ clientId: client.id, deviceId: bound.device.id }, 'device refused at CONNECT: client id is not the device id');
+          done(authError(`client id must be the device id (${bound.device.id})`, IDENTIFIER_REJECTED), false);
+          return;
+        }
+        this.guard.authenticated(client.conn);
         this.deviceOf.set(client, bound.device.id);
         done(null, true);
       },
@@ -80,7 +104,13 @@ export class MqttDriver implements Driver {
         // A null client is the broker itself (e.g. a will); devices only reach this with a client.
         if (!client) return done(null);
         const deviceId = this.deviceOf.get(client);
-        if (deviceId !== undefined && packet.topic === upTopic(deviceId)) return done(null);
+        if (deviceId !== undefined && packet.topic === upTopic(deviceId)) {
+          // aedes writes the QoS 1 PUBACK right after this callback (lib/handlers/publish.js), so the
+          // report goes through the pipeline here and the callback waits for its commit: a device's
+          // report is acknowledged only once its events are durable. The sink never rejects.
+          void Promise.resolve(sink({ deviceId, payload: Buffer.from(packet.payload), t: Date.now() })).then(() => done(null));
+          return;
+        }
         metrics.devicePublishRefused.inc({ device: deviceId ?? 'unknown' });
         logger.warn({ deviceId, topic: packet.topic }, 'device publish outside its topic refused');
         // MQTT 3.1.1 has no negative PUBACK, so an unauthorised publish closes the connection
@@ -93,19 +123,13 @@ export class MqttDriver implements Driver {
         done(null, deviceId !== undefined && subscription.topic === downTopic(deviceId) ? subscription : null);
       },
     });
-    broker.on('publish', (packet: AedesPublishPacket, client: Client | null) => {
-      if (!client) return;
-      const deviceId = this.deviceOf.get(client);
-      if (deviceId === undefined) return;
-      sink({ deviceId, payload: Buffer.from(packet.payload), t: Date.now() });
-    });
     broker.on('clientError', (client, err) => logger.debug({ clientId: client.id, err: err.message }, 'device connection error'));
     this.broker = broker;
 
     const server = createServer((socket) => {
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
-      broker.handle(socket);
+      this.guard.accept(socket, (stream) => broker.handle(stream));
     });
     this.server = server;
     this.boundPort = await listen(server, this.options.port, this.options.host);

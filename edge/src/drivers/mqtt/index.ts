@@ -1,2 +1,3 @@
 export * from './driver.ts';
 export * from './topics.ts';
+export * from './descriptor.ts';

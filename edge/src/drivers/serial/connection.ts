@@ -1,6 +1,7 @@
 // One serial port (serialport): opened at start, re-opened with back-off when it errors or closes
 // (USB adapter unplugged), closed at stop. Bytes go to `onData`.
 import { SerialPort } from 'serialport';
+import { backoffDelay } from '@gridwatch/protocol';
 
 export interface SerialLineOptions {
   path: string;
@@ -67,7 +68,7 @@ export class SerialConnection {
   private retry(): void {
     this.port = null;
     if (!this.running) return;
-    const delay = Math.min(30_000, 250 * 2 ** Math.min(this.failures++, 7));
+    const delay = backoffDelay(this.failures++, { baseMs: 250, maxMs: 30_000 });
     this.timer = setTimeout(() => {
       this.timer = null;
       this.open();

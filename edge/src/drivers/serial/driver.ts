@@ -3,14 +3,13 @@
 // between frames, truncated and oversize frames are counted per device and logged once per burst.
 import type { Logger } from 'pino';
 import type { SerialProfile } from '@gridwatch/firmware-profiles';
-import type { BoundDevice, BusConfig } from '../../config.ts';
+import type { BoundDevice, BusConfig } from '../../config/index.ts';
 import type { EdgeMetrics } from '../../metrics.ts';
 import type { Command, Driver, FrameSink } from '../types.ts';
 import { FRAME_TIMEOUT_MS, type SerialErrorKind } from './address.ts';
 import { SerialConnection } from './connection.ts';
 import { FrameSplitter } from './framer.ts';
-
-export type SerialBusConfig = Extract<BusConfig, { kind: 'serial' }>;
+import { isSerialBus, type SerialBusConfig } from './schema.ts';
 
 export interface SerialDriverOptions {
   buses: SerialBusConfig[];
@@ -29,6 +28,13 @@ interface Line {
   frames: number;
 }
 
+export function validateSerialDevice({ device, profile }: BoundDevice, buses: readonly BusConfig[]): string | null {
+  if (profile.transport !== 'serial') return `profile ${profile.id} is not a serial profile`;
+  if (!device.serial) return 'no serial bus';
+  if (!buses.some((b) => b.id === device.serial?.bus && isSerialBus(b))) return `unknown serial bus ${device.serial.bus}`;
+  return null;
+}
+
 export class SerialDriver implements Driver {
   readonly transport = 'serial' as const;
   private readonly options: SerialDriverOptions;
@@ -38,11 +44,8 @@ export class SerialDriver implements Driver {
     this.options = options;
   }
 
-  validateDevice({ device, profile }: BoundDevice): string | null {
-    if (profile.transport !== 'serial') return `profile ${profile.id} is not a serial profile`;
-    if (!device.serial) return 'no serial bus';
-    if (!this.options.buses.some((b) => b.id === device.serial?.bus)) return `unknown serial bus ${device.serial.bus}`;
-    return null;
+  validateDevice(bound: BoundDevice): string | null {
+    return validateSerialDevice(bound, this.options.buses);
   }
 
   async start(sink: FrameSink): Promise<void> {

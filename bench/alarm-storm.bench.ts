@@ -1,0 +1,94 @@
+// A district-wide event (issue 12): 5,000 alarms from 50 gateways at once, over real MQTT (the
+// embedded broker) into real PostgreSQL (a fresh database). The publishers run in a child process
+// (support/alarm-burst.ts) so the cloud's event loop is measured alone. Every event must be
+// committed exactly once — counted in PostgreSQL, not taken from the cloud's own metrics — and every
+// incident must reach a socket.io client. Figures (all measured):
+//   incidents_per_s          alarms / (last incident on the socket − first publish)
+//   publish_to_socket_p99_ms per alarm: publish (child's clock) → its incident on the socket
+//   publish_to_socket_p50_ms the same, median
+// Args: [gateways=50] [alarmsPerGateway=100]. Needs PostgreSQL (GRIDWATCH_TEST_PG_URL).
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import pg from 'pg';
+import { io as ioClient } from 'socket.io-client';
+import { startCloud, type Incident } from '@gridwatch/cloud';
+import { createTempDatabase, eventually } from '../cloud/test/helpers.ts';
+import { percentile } from './report.ts';
+import { atLeast, atMost, reportWithTargets } from './support/figures.ts';
+
+const gatewayCount = Number(process.argv[2] ?? 50);
+const perGateway = Number(process.argv[3] ?? 100);
+const total = gatewayCount * perGateway;
+
+const db = await createTempDatabase();
+const cloud = await startCloud({ httpPort: 0, mqttPort: 0, databaseUrl: db.url, logLevel: 'silent' });
+const socket = ioClient(cloud.httpUrl, { transports: ['websocket'] });
+const child = { proc: null as ReturnType<typeof spawn> | null };
+
+try {
+  const gateways = [];
+  for (let g = 0; g < gatewayCount; g += 1) {
+    const gw = { gatewayId: `gw-storm-${g}`, site: 'sz-storm', secret: `storm-secret-${g}-xx` };
+    await cloud.gateways.addGateway(gw);
+    gateways.push(gw);
+  }
+  await new Promise<void>((resolve, reject) => {
+    if (socket.connected) return resolve();
+    socket.once('connect', () => resolve());
+    socket.once('connect_error', reject);
+  });
+  console.error('socket.io client connected');
+  const onSocket = new Map<string, number>();
+  socket.on('incident', (incident: Incident) => {
+    if (incident.occurrences === 1 && !onSocket.has(incident.firstEventId)) onSocket.set(incident.firstEventId, Date.now());
+  });
+
+  const proc = spawn(process.execPath, ['--import', 'tsx', new URL('./support/alarm-burst.ts', import.meta.url).pathname, JSON.stringify({ mqttUrl: cloud.mqttUrl, gateways, perGateway })], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  child.proc = proc;
+  const messages: Record<string, unknown>[] = [];
+  createInterface({ input: proc.stdout! }).on('line', (line) => messages.push(JSON.parse(line) as Record<string, unknown>));
+  await eventually('publishers connected', () => (messages.some((m) => m.ready) ? true : undefined), 60_000);
+  console.error(`${gatewayCount} gateways connected; publishing ${total} alarms`);
+  proc.stdin!.write('go\n');
+
+  await eventually('every incident on the socket', () => (onSocket.size >= total ? true : undefined), 300_000).catch(() => undefined);
+  const sentLine = await eventually('publishers reported', () => messages.find((m) => m.sent), 60_000);
+  const sent = sentLine.sent as Record<string, number>;
+
+  const check = new pg.Client({ connectionString: db.url });
+  await check.connect();
+  const [counts] = (
+    await check.query<{ events: string; distinct_events: string; incidents: string; linked: string }>(
+      `SELECT (SELECT count(*) FROM events WHERE gateway_id LIKE 'gw-storm-%') AS events,
+              (SELECT count(DISTINCT event_id) FROM events WHERE gateway_id LIKE 'gw-storm-%') AS distinct_events,
+              (SELECT count(*) FROM incidents) AS incidents,
+              (SELECT count(DISTINCT incident_id) FROM events WHERE gateway_id LIKE 'gw-storm-%') AS linked`,
+    )
+  ).rows;
+  await check.end();
+  console.error(`postgres: ${counts!.events} events (${counts!.distinct_events} distinct), ${counts!.incidents} incidents, ${counts!.linked} linked; socket saw ${onSocket.size}/${total}`);
+  if (Number(counts!.events) !== total || Number(counts!.distinct_events) !== total || Number(counts!.incidents) !== total) {
+    throw new Error(`not committed exactly once: expected ${total} events and incidents`);
+  }
+  if (onSocket.size < total) throw new Error(`${total - onSocket.size} incidents never reached the socket`);
+
+  const firstPublish = Math.min(...Object.values(sent));
+  const lastOnSocket = Math.max(...onSocket.values());
+  const latencies = Object.entries(sent)
+    .map(([id, t]) => onSocket.get(id)! - t)
+    .sort((a, b) => a - b);
+  const incidentsPerS = total / ((lastOnSocket - firstPublish) / 1000);
+  console.error(`storm: ${total} alarms in ${((lastOnSocket - firstPublish) / 1000).toFixed(2)} s; p50 ${percentile(latencies, 50)} ms, max ${latencies.at(-1)} ms`);
+  reportWithTargets('alarm-storm', [
+    atLeast('incidents_per_s', incidentsPerS, 'incidents/s', 2000),
+    atMost('publish_to_socket_p99_ms', percentile(latencies, 99), 'ms', 3000),
+    { ...atMost('publish_to_socket_p50_ms', percentile(latencies, 50), 'ms', Number.POSITIVE_INFINITY), target: 'none' },
+  ]);
+} finally {
+  child.proc?.kill('SIGTERM');
+  socket.close();
+  await cloud.stop();
+  await db.drop();
+}

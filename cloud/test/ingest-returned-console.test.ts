@@ -4,21 +4,21 @@
 // alarm as a false alarm. Screenshots go to a temporary folder only.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { encodeMessage, topicFor, type AlarmEvent } from '@gridwatch/protocol';
-import { startCloud, type Cloud, type Incident } from '../src/index.ts';
-import { alarmEvent, connectGateway, eventsMessage, eventually } from './helpers.ts';
+import type { Cloud, Incident } from '../src/index.ts';
+import { alarmEvent, eventsMessage, eventually } from './helpers.ts';
+import { startConsoleRig, type ConsoleRig } from '../../test/support/console-rig.ts';
 
-const CHROMIUM = process.env.GRIDWATCH_CHROMIUM ?? '/usr/bin/chromium';
 const SCREENSHOTS = mkdtempSync(join(tmpdir(), 'gw-returned-'));
-const fixture = (name: string): string => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
 const GW = { gatewayId: 'gw-returned-01', site: 'sz-futian', secret: 'returned-secret-01' };
 const STAFF = { username: 'wang.fang', password: 'c01-password-rt', role: 'community_staff', jurisdictions: ['community:FT-C01'], displayName: '王芳' };
 
+let rig: ConsoleRig;
 let cloud: Cloud;
 let browser: Browser;
 let gateway: MqttClient;
@@ -26,14 +26,8 @@ let page: Page;
 let seq = 0;
 
 before(async () => {
-  cloud = await startCloud({ httpPort: 0, mqttPort: 0, dataDir: 'memory://', logLevel: 'silent', openAccess: false, tickMs: 200 });
-  await cloud.directory.importAddressesCsv(fixture('addresses.csv'));
-  await cloud.directory.importUnitsCsv(fixture('units.csv'));
-  await cloud.directory.importRulesCsv(fixture('rules.csv'));
-  await cloud.directory.addUser(STAFF);
-  await cloud.gateways.addGateway(GW);
-  gateway = await connectGateway(cloud.mqttUrl, GW.gatewayId, GW.secret);
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-sync'] });
+  rig = await startConsoleRig({ gateway: GW, staff: [STAFF] });
+  ({ cloud, browser, gateway } = rig);
   const context = await browser.newContext({ locale: 'zh-CN', viewport: { width: 1280, height: 800 }, timezoneId: 'Asia/Shanghai' });
   page = await context.newPage();
   await page.goto(cloud.httpUrl);
@@ -44,9 +38,7 @@ before(async () => {
 });
 
 after(async () => {
-  await browser?.close();
-  await gateway?.endAsync();
-  await cloud?.stop();
+  await rig?.stop();
   rmSync(SCREENSHOTS, { recursive: true, force: true });
 });
 
@@ -82,7 +74,6 @@ async function act(id: number, action: string, note: string): Promise<void> {
 }
 
 test('a level-1 smoke alarm that clears by itself stays on the board as returned, unacknowledged; staff acknowledge, resolve, and mark false', { timeout: 120_000 }, async () => {
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} missing: apt-get install chromium`);
   const id = await selfClearingAlarm('smoke-rt-1', 'FT-0001-0203');
   const returned = await incident(id);
   assert.equal(returned.status, 'dispatched');

@@ -6,18 +6,15 @@
 // Debian's chromium via playwright-core.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import type { MqttClient } from 'mqtt';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { encodeMessage, topicFor } from '@gridwatch/protocol';
-import { startCloud, type Cloud, type AuditEntry, type Incident } from '@gridwatch/cloud';
-import { alarmEvent, connectGateway, eventsMessage } from '../../cloud/test/helpers.ts';
-import { eventually } from '../support/eventually.ts';
 
-const ROOT = join(import.meta.dirname, '..', '..');
-const CHROMIUM = process.env.GRIDWATCH_CHROMIUM ?? '/usr/bin/chromium';
-const fixture = (name: string): string => readFileSync(join(ROOT, 'cloud/test/fixtures', name), 'utf8');
+import type { MqttClient } from 'mqtt';
+import type { Browser, Page } from 'playwright-core';
+import { encodeMessage, topicFor } from '@gridwatch/protocol';
+import type { Cloud, AuditEntry, Incident } from '@gridwatch/cloud';
+import { alarmEvent, eventsMessage } from '../../cloud/test/helpers.ts';
+import { eventually } from '../support/eventually.ts';
+import { startConsoleRig, type ConsoleRig } from '../support/console-rig.ts';
+
 const GW = { gatewayId: 'gw-clicks-01', site: 'sz-futian', secret: 'clicks-secret-01' };
 const STAFF = { username: 'chen.jing', password: 'c01-password-clicks', role: 'community_staff', jurisdictions: ['community:FT-C01'], displayName: '陈静' };
 const COLLEAGUE = { username: 'liu.yang', password: 'c01-password-colleague', role: 'community_staff', jurisdictions: ['community:FT-C01'], displayName: '刘洋' };
@@ -26,27 +23,19 @@ const TARGET_ADDRESSES = ['FT-0001-0203', 'FT-0002-0101', 'FT-0004-0101', 'FT-00
 const CLICKS = 50;
 const UPDATE_EVERY_MS = 200;
 
+let rig: ConsoleRig;
 let cloud: Cloud;
 let browser: Browser;
 let gateway: MqttClient;
 let seq = 0;
 
 before(async () => {
-  cloud = await startCloud({ httpPort: 0, mqttPort: 0, dataDir: 'memory://', logLevel: 'silent', openAccess: false, tickMs: 200 });
-  await cloud.directory.importAddressesCsv(fixture('addresses.csv'));
-  await cloud.directory.importUnitsCsv(fixture('units.csv'));
-  await cloud.directory.importRulesCsv(fixture('rules.csv'));
-  await cloud.directory.addUser(STAFF);
-  await cloud.directory.addUser(COLLEAGUE);
-  await cloud.gateways.addGateway(GW);
-  gateway = await connectGateway(cloud.mqttUrl, GW.gatewayId, GW.secret);
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-background-networking', '--disable-gpu', '--no-first-run', '--disable-sync'] });
+  rig = await startConsoleRig({ gateway: GW, staff: [STAFF, COLLEAGUE] });
+  ({ cloud, browser, gateway } = rig);
 });
 
 after(async () => {
-  await browser?.close();
-  await gateway?.endAsync();
-  await cloud?.stop();
+  await rig?.stop();
 });
 
 async function token(user: { username: string; password: string }): Promise<string> {
@@ -120,7 +109,6 @@ async function humanClick(page: Page, id: number, action: string, holdMs: number
 }
 
 test('50 human-paced clicks while the board updates every 200 ms: 0 lost', { timeout: 240_000 }, async () => {
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} missing: apt-get install chromium`);
   const staffToken = await token(STAFF);
   const colleagueToken = await token(COLLEAGUE);
   const targets: number[] = [];

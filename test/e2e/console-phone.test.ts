@@ -4,18 +4,17 @@
 // the detail as its own screen with its own actions, and acknowledging there changes the incident.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { encodeMessage, topicFor } from '@gridwatch/protocol';
-import { startCloud, type Cloud, type Incident } from '@gridwatch/cloud';
-import { alarmEvent, connectGateway, eventsMessage } from '../../cloud/test/helpers.ts';
+import type { Cloud, Incident } from '@gridwatch/cloud';
+import { alarmEvent, eventsMessage } from '../../cloud/test/helpers.ts';
 import { eventually } from '../support/eventually.ts';
+import { startConsoleRig, type ConsoleRig } from '../support/console-rig.ts';
 
-const ROOT = join(import.meta.dirname, '..', '..');
-const CHROMIUM = process.env.GRIDWATCH_CHROMIUM ?? '/usr/bin/chromium';
 const SCREENSHOTS = mkdtempSync(join(tmpdir(), 'gw-phone-'));
 const GW = { gatewayId: 'gw-phone-01', site: 'sz-luohu', secret: 'phone-secret-01' };
 const STAFF = { username: 'zhou.min', password: 'c01-password-phone', role: 'community_staff', jurisdictions: ['community:LH-C01'], displayName: '周敏' };
@@ -25,30 +24,22 @@ const ADDRESSES = [
 ].join('\n');
 const UNITS = ['id,name,type,tier,area', 'lh-grid-01,水贝一网格网格员,grid_worker,grid,LH-G01', 'lh-comm-01,水贝社区工作站,community_office,community,LH-C01'].join('\n');
 
+let rig: ConsoleRig;
 let cloud: Cloud;
 let browser: Browser;
 let gateway: MqttClient;
 
 before(async () => {
-  cloud = await startCloud({ httpPort: 0, mqttPort: 0, dataDir: 'memory://', logLevel: 'silent', openAccess: false, tickMs: 200 });
-  await cloud.directory.importAddressesCsv(ADDRESSES);
-  await cloud.directory.importUnitsCsv(UNITS);
-  await cloud.directory.importRulesCsv(readFileSync(join(ROOT, 'cloud/test/fixtures/rules.csv'), 'utf8'));
-  await cloud.directory.addUser(STAFF);
-  await cloud.gateways.addGateway(GW);
-  gateway = await connectGateway(cloud.mqttUrl, GW.gatewayId, GW.secret);
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-background-networking', '--disable-gpu', '--no-first-run', '--disable-sync'] });
+  rig = await startConsoleRig({ gateway: GW, staff: [STAFF], addresses: ADDRESSES, units: UNITS });
+  ({ cloud, browser, gateway } = rig);
 });
 
 after(async () => {
-  await browser?.close();
-  await gateway?.endAsync();
-  await cloud?.stop();
+  await rig?.stop();
   rmSync(SCREENSHOTS, { recursive: true, force: true });
 });
 
 test('at 360×740 the board is cards with readable places in Chinese; the detail is its own screen with its actions', { timeout: 90_000 }, async () => {
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} missing: apt-get install chromium`);
   const context = await browser.newContext({ locale: 'zh-CN', viewport: { width: 360, height: 740 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, timezoneId: 'Asia/Shanghai' });
   const page = await context.newPage();
   await page.goto(cloud.httpUrl);

@@ -6,51 +6,38 @@
 // (`npm run screenshots` sets it to docs/screenshots/), so a test run leaves the tree untouched.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { MqttClient } from 'mqtt';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { io as ioClient, type Socket } from 'socket.io-client';
 import { encodeMessage, topicFor } from '@gridwatch/protocol';
-import { startCloud, INCIDENT_EVENT, type Cloud, type Incident, type AuditEntry } from '@gridwatch/cloud';
-import { alarmEvent, connectGateway, eventsMessage } from '../../cloud/test/helpers.ts';
+import { INCIDENT_EVENT, type Cloud, type Incident, type AuditEntry } from '@gridwatch/cloud';
+import { alarmEvent, eventsMessage } from '../../cloud/test/helpers.ts';
 import { eventually } from '../support/eventually.ts';
+import { startConsoleRig, type ConsoleRig } from '../support/console-rig.ts';
 
-const ROOT = join(import.meta.dirname, '..', '..');
-const CHROMIUM = process.env.GRIDWATCH_CHROMIUM ?? '/usr/bin/chromium';
 const SCREENSHOTS = process.env.GRIDWATCH_SCREENSHOT_DIR ? resolve(process.env.GRIDWATCH_SCREENSHOT_DIR) : mkdtempSync(join(tmpdir(), 'gw-screenshots-'));
-const fixture = (name: string): string => readFileSync(join(ROOT, 'cloud/test/fixtures', name), 'utf8');
 const GW = { gatewayId: 'gw-console-01', site: 'sz-futian', secret: 'console-secret-01' };
 const STAFF_A = { username: 'li.na', password: 'c01-password', role: 'community_staff', jurisdictions: ['community:FT-C01'], displayName: '李娜' };
 const STAFF_B = { username: 'zhao.lei', password: 'c02-password', role: 'community_staff', jurisdictions: ['community:FT-C02'], displayName: '赵磊' };
 
+let rig: ConsoleRig;
 let cloud: Cloud;
 let browser: Browser;
 let gateway: MqttClient;
 const cleanups: (() => Promise<void> | void)[] = [];
 
 before(async () => {
-  cloud = await startCloud({ httpPort: 0, mqttPort: 0, dataDir: 'memory://', logLevel: 'silent', openAccess: false, tickMs: 200 });
-  await cloud.directory.importAddressesCsv(fixture('addresses.csv'));
-  await cloud.directory.importUnitsCsv(fixture('units.csv'));
-  await cloud.directory.importRulesCsv(fixture('rules.csv'));
-  await cloud.directory.addUser(STAFF_A);
-  await cloud.directory.addUser(STAFF_B);
-  await cloud.gateways.addGateway(GW);
-  gateway = await connectGateway(cloud.mqttUrl, GW.gatewayId, GW.secret);
+  rig = await startConsoleRig({ gateway: GW, staff: [STAFF_A, STAFF_B] });
+  ({ cloud, browser, gateway } = rig);
   mkdirSync(SCREENSHOTS, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-background-networking', '--disable-gpu', '--no-first-run', '--disable-component-update', '--disable-sync'],
-  });
 });
 
 after(async () => {
   for (const c of cleanups.reverse()) await c();
-  await browser?.close();
-  await gateway?.endAsync();
-  await cloud?.stop();
+  await rig?.stop();
   if (!process.env.GRIDWATCH_SCREENSHOT_DIR) rmSync(SCREENSHOTS, { recursive: true, force: true });
 });
 
@@ -92,7 +79,6 @@ test('without a session the API and the socket refuse; a wrong password is refus
 });
 
 test('an alarm in community A reaches A’s board within 1 s, never B’s; A acknowledges it on the board', { timeout: 60_000 }, async () => {
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} missing: apt-get install chromium`);
   const [pageA, pageB] = await Promise.all([loggedInPage(STAFF_A), loggedInPage(STAFF_B)]);
   const socketA = await listen(STAFF_A);
   const socketB = await listen(STAFF_B);

@@ -3,7 +3,8 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', '**/data/**', 'docs/**', '.ci/**', 'protocol/schema/**'] },
+  // cloud/dist/: the console bundle built by esbuild (npm run build:console), not source.
+  { ignores: ['**/node_modules/**', '**/data/**', 'docs/**', '.ci/**', 'protocol/schema/**', 'cloud/dist/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -6,8 +6,15 @@
 //   incidents_per_s          alarms / (last incident on the socket − first publish)
 //   publish_to_socket_p99_ms per alarm: publish (child's clock) → its incident on the socket
 //   publish_to_socket_p50_ms the same, median
+//   cloud_cpu_ms_per_incident  CPU time of this process (the cloud; the socket.io client is light)
+//                              from "go" to the last incident, per incident
+//   pg_cpu_ms_per_incident     CPU time of the database's backends (from /proc) over the same span
+//   incidents_per_cpu_s        computed: 1000 / (cloud + pg CPU per incident), the rate if both had
+//                              the CPU to themselves; on a loaded machine the wall-clock rate is
+//                              bounded by the CPU share the scheduler gives these processes
 // Args: [gateways=50] [alarmsPerGateway=100]. Needs PostgreSQL (GRIDWATCH_TEST_PG_URL).
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import pg from 'pg';
 import { io as ioClient } from 'socket.io-client';
@@ -24,6 +31,25 @@ const db = await createTempDatabase();
 const cloud = await startCloud({ httpPort: 0, mqttPort: 0, databaseUrl: db.url, logLevel: 'silent' });
 const socket = ioClient(cloud.httpUrl, { transports: ['websocket'] });
 const child = { proc: null as ReturnType<typeof spawn> | null };
+
+/** utime + stime of the processes, in ms (/proc/PID/stat fields 14 and 15, in clock ticks of 10 ms). */
+function cpuMsOf(pids: number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // The backend is gone; its time is lost to the figure (the pool keeps its connections while busy).
+    }
+  }
+  return ticks * 10;
+}
+
+async function backendPids(client: pg.Client): Promise<number[]> {
+  const rows = await client.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()');
+  return rows.rows.map((r) => r.pid);
+}
 
 try {
   const gateways = [];
@@ -51,9 +77,20 @@ try {
   createInterface({ input: proc.stdout! }).on('line', (line) => messages.push(JSON.parse(line) as Record<string, unknown>));
   await eventually('publishers connected', () => (messages.some((m) => m.ready) ? true : undefined), 60_000);
   console.error(`${gatewayCount} gateways connected; publishing ${total} alarms`);
+  const probe = new pg.Client({ connectionString: db.url });
+  await probe.connect();
+  const cpuBefore = process.cpuUsage();
+  const pids = await backendPids(probe);
+  const pgBefore = cpuMsOf(pids);
   proc.stdin!.write('go\n');
 
+  // The pool opens its connections during the burst: count the backends seen while it runs.
+  const sampler = setInterval(() => void backendPids(probe).then((seen) => seen.forEach((p) => pids.includes(p) || pids.push(p)), () => undefined), 200);
   await eventually('every incident on the socket', () => (onSocket.size >= total ? true : undefined), 300_000).catch(() => undefined);
+  clearInterval(sampler);
+  const cloudCpu = process.cpuUsage(cpuBefore);
+  const pgCpuMs = cpuMsOf(pids) - pgBefore;
+  await probe.end();
   const sentLine = await eventually('publishers reported', () => messages.find((m) => m.sent), 60_000);
   const sent = sentLine.sent as Record<string, number>;
 
@@ -81,10 +118,16 @@ try {
     .sort((a, b) => a - b);
   const incidentsPerS = total / ((lastOnSocket - firstPublish) / 1000);
   console.error(`storm: ${total} alarms in ${((lastOnSocket - firstPublish) / 1000).toFixed(2)} s; p50 ${percentile(latencies, 50)} ms, max ${latencies.at(-1)} ms`);
+  const cloudCpuPer = (cloudCpu.user + cloudCpu.system) / 1000 / total;
+  const pgCpuPer = pgCpuMs / total;
+  console.error(`cpu per incident: cloud ${cloudCpuPer.toFixed(3)} ms, postgres ${pgCpuPer.toFixed(3)} ms (${pids.length} backends)`);
   reportWithTargets('alarm-storm', [
     atLeast('incidents_per_s', incidentsPerS, 'incidents/s', 2000),
     atMost('publish_to_socket_p99_ms', percentile(latencies, 99), 'ms', 3000),
     { ...atMost('publish_to_socket_p50_ms', percentile(latencies, 50), 'ms', Number.POSITIVE_INFINITY), target: 'none' },
+    { ...atMost('cloud_cpu_ms_per_incident', cloudCpuPer, 'ms', Number.POSITIVE_INFINITY), target: 'none' },
+    { ...atMost('pg_cpu_ms_per_incident', pgCpuPer, 'ms', Number.POSITIVE_INFINITY), target: 'none' },
+    { ...atLeast('incidents_per_cpu_s', 1000 / (cloudCpuPer + pgCpuPer), 'incidents/cpu-s', Number.NEGATIVE_INFINITY), target: 'none', measured: false },
   ]);
 } finally {
   child.proc?.kill('SIGTERM');

@@ -1,11 +1,17 @@
 // Cloud ingest under load: gateways (a child process, so the cloud's event loop is measured alone)
-// publish telemetry batches of 5,000 readings through the embedded broker into ingest →
-// @influxdata/influxdb-client → VictoriaMetrics (InfluxDB v2 write API). Figures:
-//   readings_per_s          phase 1: readings confirmed by the TSDB per second, offered flat out
+// publish telemetry batches of 5,000 readings at QoS 1 through the broker into ingest →
+// @influxdata/influxdb-client → VictoriaMetrics (InfluxDB v2 write API). Figures, all measured:
+//   readings_per_s          phase 1: rows VictoriaMetrics itself counts as inserted
+//                           (vm_rows_inserted_total{type="influx"}) per second, offered flat out
 //   alarm_to_socket_p99_ms  phase 2: one alarm every 100 ms while 100,000 readings/s (the target
 //                           throughput; BENCH_ALARM_LOAD) flow: event published → incident
 //                           committed (PostgreSQL) → socket.io client
-// Needs victoria-metrics and PostgreSQL (GRIDWATCH_TEST_PG_URL). Args: [seconds=10] [gateways=4].
+//   readings_lost           both phases: readings PUBACKed to the generator − rows in the TSDB
+//   cloud_peak_rss_mb       the cloud's whole process (this one: the cloud runs in it), sampled
+//                           every 100 ms during both phases
+// Broker: the embedded aedes (default) or /usr/sbin/mosquitto started here on a free port.
+// Needs victoria-metrics and PostgreSQL (GRIDWATCH_TEST_PG_URL).
+// Args: [seconds=10] [gateways=100] [broker=embedded|mosquitto].
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -18,27 +24,52 @@ import { alarmEvent, connectGateway, createTempDatabase, delay, eventsMessage, e
 import { freePort } from '../cloud/test/support-vm.ts';
 import { percentile } from './report.ts';
 import { atLeast, atMost, reportWithTargets } from './support/figures.ts';
+import { BenchMosquitto } from './support/mosquitto.ts';
 
 const seconds = Number(process.argv[2] ?? 10);
-const gatewayCount = Number(process.argv[3] ?? 4);
+const gatewayCount = Number(process.argv[3] ?? 100);
+const brokerKind = process.argv[4] ?? 'embedded';
+if (brokerKind !== 'embedded' && brokerKind !== 'mosquitto') throw new Error(`broker: embedded or mosquitto, not ${brokerKind}`);
 /** Telemetry offered while alarm latency is measured: the issue's throughput target. */
 const ALARM_LOAD = Number(process.env.BENCH_ALARM_LOAD ?? 100_000);
+const loadAvg = (): string => os.loadavg().map((l) => l.toFixed(2)).join(' ');
+console.error(`cloud-ingest: ${gatewayCount} gateways, ${seconds} s per phase, broker ${brokerKind}; load average ${loadAvg()}`);
 
 const vmDir = await mkdtemp(path.join(os.tmpdir(), 'gw-bench-vm-'));
 const vmPort = await freePort();
 const vmUrl = `http://127.0.0.1:${vmPort}`;
 const vm = spawn('victoria-metrics', ['-storageDataPath', vmDir, '-httpListenAddr', `127.0.0.1:${vmPort}`, '-retentionPeriod', '100y', '-loggerLevel', 'ERROR'], { stdio: 'ignore' });
 await eventually('victoria-metrics', async () => ((await fetch(`${vmUrl}/health`).catch(() => null))?.ok ? true : undefined), 15_000);
+const mosquitto = brokerKind === 'mosquitto' ? new BenchMosquitto() : null;
+await mosquitto?.start();
 const db = await createTempDatabase();
-const cloud = await startCloud({ httpPort: 0, mqttPort: 0, databaseUrl: db.url, logLevel: 'silent', influxUrl: vmUrl, influxBucket: 'bench' });
+const brokerConfig = mosquitto ? { brokerUrl: mosquitto.url, ingestUsername: 'ingest' } : { mqttPort: 0 };
+const cloud = await startCloud({ httpPort: 0, ...brokerConfig, databaseUrl: db.url, logLevel: 'silent', influxUrl: vmUrl, influxBucket: 'bench' }).catch(async (err: unknown) => {
+  // Nothing below runs: leave no server behind.
+  await db.drop();
+  await mosquitto?.stop();
+  vm.kill('SIGTERM');
+  await rm(vmDir, { recursive: true, force: true });
+  throw err;
+});
 
-/** Runs the load generator in a child process for `seconds` and returns how many readings it published. */
+/** Rows the TSDB itself counts as inserted through its InfluxDB endpoint. */
+async function tsdbRows(): Promise<number> {
+  const text = await (await fetch(`${vmUrl}/metrics`)).text();
+  const match = /^vm_rows_inserted_total\{type="influx"\} (\d+)/m.exec(text);
+  return match ? Number(match[1]) : 0;
+}
+
+let peakRss = 0;
+const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 100);
+
+/** Runs the load generator in a child process for `seconds` and returns how many readings it had PUBACKed. */
 async function offerLoad(gateways: { gatewayId: string; site: string; secret: string }[], rate: number, during: () => Promise<void>): Promise<number> {
   const child = spawn(process.execPath, ['--import', 'tsx', new URL('./support/telemetry-load.ts', import.meta.url).pathname, JSON.stringify({ mqttUrl: cloud.mqttUrl, gateways, rate })], { stdio: ['ignore', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout! });
   const messages: Record<string, unknown>[] = [];
   lines.on('line', (line) => messages.push(JSON.parse(line) as Record<string, unknown>));
-  await eventually('load generator ready', () => (messages.some((m) => m.ready) ? true : undefined), 15_000);
+  await eventually('load generator ready', () => (messages.some((m) => m.ready) ? true : undefined), 30_000);
   await during();
   child.kill('SIGTERM');
   await new Promise((resolve) => child.once('exit', resolve));
@@ -47,29 +78,28 @@ async function offerLoad(gateways: { gatewayId: string; site: string; secret: st
   return done.published as number;
 }
 
-const written = async (): Promise<number> => (await cloud.metrics.telemetryWritten.get()).values[0]?.value ?? 0;
-
-try {
-  const gateways = [];
-  for (let g = 0; g < gatewayCount; g += 1) {
-    const gw = { gatewayId: `gw-bench-${g}`, site: 'sz-bench', secret: `bench-secret-${g}-xx` };
-    await cloud.gateways.addGateway(gw);
-    gateways.push(gw);
-  }
-  const alarmGw = { gatewayId: 'gw-bench-alarm', site: 'sz-bench', secret: 'bench-secret-alarm' };
-  await cloud.gateways.addGateway(alarmGw);
-
-  // Phase 1 — capacity: telemetry as fast as the cloud acknowledges it, every reading confirmed by the TSDB.
-  const before = await written();
-  const started = performance.now();
-  const published = await offerLoad(gateways, 0, () => delay(seconds * 1000));
+/** Waits until the TSDB holds `expected` more rows than `before`, or until it stops growing for 30 s. */
+async function settle(before: number, expected: number): Promise<number> {
   await cloud.telemetry?.flush();
-  await eventually('TSDB confirmed every reading', async () => ((await written()) - before >= published ? true : undefined), 60_000);
-  const elapsed = (performance.now() - started) / 1000;
-  const readingsPerS = ((await written()) - before) / elapsed;
-  console.error(`phase 1: ${published} readings published in ${seconds} s, all confirmed after ${elapsed.toFixed(1)} s`);
+  let last = -1;
+  let still = performance.now();
+  for (;;) {
+    const rows = (await tsdbRows()) - before;
+    if (rows >= expected) return rows;
+    if (rows !== last) [last, still] = [rows, performance.now()];
+    else if (performance.now() - still > 30_000) return rows;
+    await delay(250);
+  }
+}
 
-  // Phase 2 — alarm latency while the cloud ingests the target load of telemetry (ALARM_LOAD readings/s).
+interface Gw {
+  gatewayId: string;
+  site: string;
+  secret: string;
+}
+
+/** Phase 2: one alarm every 100 ms from its own gateway while `gateways` offer ALARM_LOAD readings/s. */
+async function alarmsUnderLoad(gateways: Gw[], alarmGw: Gw): Promise<{ latencies: number[]; offered: number; missing: number }> {
   const alarmClient = await connectGateway(cloud.mqttUrl, alarmGw.gatewayId, alarmGw.secret);
   const socket = ioClient(cloud.httpUrl, { transports: ['websocket'] });
   await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
@@ -94,16 +124,50 @@ try {
   });
   socket.close();
   await alarmClient.endAsync();
-  const sorted = latencies.sort((a, b) => a - b);
-  console.error(`phase 2: ${sorted.length} alarms under ${offered} offered readings (${ALARM_LOAD}/s target); p50 ${percentile(sorted, 50).toFixed(1)} ms, max ${sorted.at(-1)?.toFixed(1)} ms`);
-  if (sentAt.size > 0) throw new Error(`${sentAt.size} alarms never reached the socket`);
+  return { latencies: latencies.sort((a, b) => a - b), offered, missing: sentAt.size };
+}
+
+try {
+  const gateways: Gw[] = [];
+  for (let g = 0; g < gatewayCount; g += 1) {
+    const gw = { gatewayId: `gw-bench-${g}`, site: 'sz-bench', secret: `bench-secret-${g}-xx` };
+    await cloud.gateways.addGateway(gw);
+    gateways.push(gw);
+  }
+  const alarmGw = { gatewayId: 'gw-bench-alarm', site: 'sz-bench', secret: 'bench-secret-alarm' };
+  await cloud.gateways.addGateway(alarmGw);
+
+  // Phase 1 — capacity: telemetry as fast as the broker acknowledges it, every reading counted in the TSDB.
+  const before1 = await tsdbRows();
+  const started = performance.now();
+  const published1 = await offerLoad(gateways, 0, () => delay(seconds * 1000));
+  const rows1 = await settle(before1, published1);
+  const elapsed = (performance.now() - started) / 1000;
+  console.error(`phase 1: ${published1} readings PUBACKed in ${seconds} s, ${rows1} in the TSDB after ${elapsed.toFixed(1)} s`);
+
+  // Phase 2 — alarm latency while the cloud ingests the target load of telemetry (ALARM_LOAD readings/s).
+  const before2 = await tsdbRows();
+  const phase2 = await alarmsUnderLoad(gateways, alarmGw);
+  const rows2 = await settle(before2, phase2.offered);
+  clearInterval(sampler);
+  const sorted = phase2.latencies;
+  console.error(`phase 2: ${sorted.length} alarms under ${phase2.offered} offered readings (${ALARM_LOAD}/s target), ${rows2} in the TSDB; p50 ${percentile(sorted, 50).toFixed(1)} ms, max ${sorted.at(-1)?.toFixed(1)} ms`);
+  const dropped = (await cloud.metrics.telemetryDropped.get()).values[0]?.value ?? 0;
+  const brokerDropped = mosquitto ? await mosquitto.dropped() : 0;
+  console.error(`telemetry dropped by the cloud's policy: ${dropped} lines; by the broker: ${brokerDropped} messages; mosquitto peak RSS ${mosquitto?.peakRssMb().toFixed(0) ?? '-'} MB; process maxRSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB; load average ${loadAvg()}`);
+  for (const line of mosquitto?.logLines('gridwatch-ingest-') ?? []) console.error(`mosquitto: ${line}`);
+  if (phase2.missing > 0) throw new Error(`${phase2.missing} alarms never reached the socket`);
   reportWithTargets('cloud-ingest', [
-    atLeast('readings_per_s', readingsPerS, 'readings/s', 100_000),
+    atLeast('readings_per_s', rows1 / elapsed, 'readings/s', 100_000),
     atMost('alarm_to_socket_p99_ms', percentile(sorted, 99), 'ms', 250),
+    atMost('readings_lost', published1 + phase2.offered - rows1 - rows2, 'readings', 0),
+    atMost('cloud_peak_rss_mb', peakRss / 1024 / 1024, 'MB', 400),
   ]);
 } finally {
+  clearInterval(sampler);
   await cloud.stop();
   await db.drop();
+  await mosquitto?.stop();
   vm.kill('SIGTERM');
   await new Promise((resolve) => vm.once('exit', resolve));
   await rm(vmDir, { recursive: true, force: true });

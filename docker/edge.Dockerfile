@@ -17,9 +17,9 @@ COPY . .
 RUN npm run package -- edge --out /out --with-node-modules
 
 FROM node:${NODE_VERSION}-bookworm-slim AS runtime
-# Same young-generation size as the systemd unit (see docs/BENCHMARKS.md, edge-pipeline).
+# Same heap sizes as the systemd unit (see docs/BENCHMARKS.md, edge-pipeline and edge-vs-nodered).
 ENV NODE_ENV=production \
-    NODE_OPTIONS=--max-semi-space-size=1
+    NODE_OPTIONS="--max-semi-space-size=1 --max-old-space-size=128"
 RUN groupadd --system --gid 10001 gridwatch \
  && useradd --system --uid 10001 --gid gridwatch --groups dialout --home-dir /var/lib/gridwatch --shell /usr/sbin/nologin gridwatch \
  && mkdir -p /var/lib/gridwatch /etc/gridwatch \

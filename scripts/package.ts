@@ -6,6 +6,7 @@ import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } fr
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { build } from 'esbuild';
+import { buildConsole } from '../cloud/src/console/bundle.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const APPS = {
@@ -62,7 +63,8 @@ export async function packageApp(app: App, out: string, options: { withNodeModul
     format: 'esm',
     target: 'node20',
     sourcemap: 'linked',
-    external: Object.keys(dependencies),
+    // esbuild: the console's build tool, imported by cloud/src/console/bundle.ts only in a checkout.
+    external: [...Object.keys(dependencies), 'esbuild'],
     logLevel: 'warning',
   });
 
@@ -74,7 +76,8 @@ export async function packageApp(app: App, out: string, options: { withNodeModul
   if (app === 'edge') cpSync(join(ROOT, 'firmware-profiles', 'profiles'), join(out, 'profiles'), { recursive: true });
   if (app === 'cloud') {
     cpSync(join(ROOT, 'cloud', 'src', 'store', 'migrations'), join(out, 'dist', 'migrations'), { recursive: true });
-    cpSync(join(ROOT, 'cloud', 'src', 'console', 'public'), join(out, 'console', 'public'), { recursive: true });
+    // The console's browser bundle (Preact + esbuild), built here: a package has no sources to build from.
+    await buildConsole(join(out, 'console'));
   }
 
   if (options.withNodeModules) {

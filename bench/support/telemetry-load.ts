@@ -14,7 +14,23 @@ const BATCH = 5000;
 const args = JSON.parse(process.argv[2] ?? '{}') as Args;
 let running = true;
 let published = 0;
-process.once('SIGTERM', () => (running = false));
+/** Pending pacing sleeps, cut short on SIGTERM so a slow rate never outlives the phase. */
+const sleeping = new Set<() => void>();
+process.once('SIGTERM', () => {
+  running = false;
+  for (const wake of sleeping) wake();
+});
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const wake = (): void => {
+      clearTimeout(timer);
+      sleeping.delete(wake);
+      resolve();
+    };
+    const timer = setTimeout(wake, ms);
+    sleeping.add(wake);
+  });
+}
 
 const clients = await Promise.all(
   args.gateways.map((gw) => mqtt.connectAsync(args.mqttUrl, { username: gw.gatewayId, password: gw.secret, clientId: gw.gatewayId, reconnectPeriod: 0 })),
@@ -35,7 +51,7 @@ await Promise.all(
       if (args.rate > 0) {
         // Pace the whole generator to `rate`: sleep until the published total is due.
         const dueMs = (published / args.rate) * 1000 - (performance.now() - started);
-        if (dueMs > 0) await new Promise((resolve) => setTimeout(resolve, dueMs));
+        if (dueMs > 0 && running) await sleep(dueMs);
       }
     }
   }),

@@ -5,6 +5,7 @@
 import type { Express } from 'express';
 import type { Logger } from 'pino';
 import { createApp } from './api/app.ts';
+import { ensureConsoleBundle } from './console/bundle.ts';
 import { LoginGuard } from './auth/login-guard.ts';
 import { loadSessionKey, Sessions } from './auth/session.ts';
 import { resolveConfig, type CloudConfig, type CloudConfigInput } from './config.ts';
@@ -98,6 +99,8 @@ async function assemble(config: CloudConfig, log: Logger, metrics: CloudMetrics,
     shareGroup: config.brokerUrl ? config.ingestShareGroup : null,
     onOutcome,
   });
+  // The console's browser bundle, built here when a checkout's sources changed (console/bundle.ts).
+  await ensureConsoleBundle(log.child({ component: 'console' }));
   // HTTP first: with EMQX the broker authenticates ingest's own CONNECT through this server's
   // /api/v1/emqx/auth, and /healthz reports 503 until ingest is connected.
   const app = createApp({

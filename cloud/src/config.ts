@@ -72,6 +72,10 @@ export interface CloudConfig {
   ingestShareGroup: string | null;
   /** CAP 1.2 `sender` of rendered alerts. */
   capSender: string;
+  /** Shift starts ("HH:MM", wall clock in shiftTimeZone): the handover summary covers the time since the latest. */
+  shiftStarts: string[];
+  /** IANA time zone of shiftStarts. */
+  shiftTimeZone: string;
   /** Dispatch: default lease of a claimed message, webhook attempts before dead-lettering, first back-off. */
   leaseS: number;
   webhookMaxAttempts: number;
@@ -118,6 +122,31 @@ export interface CloudConfig {
    */
   dynsecUsername: string | null;
   dynsecPassword: string | null;
+  /**
+   * EMQX 5 management API (e.g. http://emqx:18083) and an API key/secret: a rotated, disabled or
+   * removed gateway's open EMQX session is closed through it (gateways/emqx-sessions.ts); null = not.
+   */
+  emqxApiUrl: string | null;
+  emqxApiKey: string | null;
+  emqxApiSecret: string | null;
+  /**
+   * An event from a gateway with no allowed community is refused (`unplaced_gateway`) instead of
+   * trusting the address it names (gateways/placement.ts). null = on when httpHost is not loopback
+   * (placementRequired below).
+   */
+  requirePlacement: boolean | null;
+  /**
+   * map.tiles: the console map's tile layer (docs/DESIGN.md "Map": 天地图 and 高德 templates);
+   * null = no tile server, the console draws the plain building-dot view.
+   */
+  mapTiles: MapTiles | null;
+}
+
+/** A Leaflet URL template ({z}, {x}, {y}), its attribution and its deepest zoom level. */
+export interface MapTiles {
+  url: string;
+  attribution: string;
+  maxZoom: number;
 }
 
 
@@ -158,6 +187,8 @@ export const DEFAULT_CONFIG: Readonly<CloudConfig> = Object.freeze({
   influxApi: 'v2',
   ingestShareGroup: null,
   capSender: 'gridwatch@localhost',
+  shiftStarts: ['08:00', '20:00'],
+  shiftTimeZone: 'Asia/Shanghai',
   leaseS: 30,
   webhookMaxAttempts: 8,
   webhookBackoffMs: 1000,
@@ -181,6 +212,11 @@ export const DEFAULT_CONFIG: Readonly<CloudConfig> = Object.freeze({
   metricsToken: null,
   dynsecUsername: null,
   dynsecPassword: null,
+  emqxApiUrl: null,
+  emqxApiKey: null,
+  emqxApiSecret: null,
+  requirePlacement: null,
+  mapTiles: null,
 });
 
 export { MEMORY_DATA_DIR };
@@ -288,6 +324,59 @@ function alarmPolicy(value: unknown): AlarmPolicy {
   }
 }
 
+/** An object, JSON text of one, or a bare URL template (absolute http(s), or a path on the cloud). */
+function mapTiles(value: unknown): MapTiles | null {
+  if (value === null || value === undefined || value === '') return null;
+  let input: unknown = value;
+  if (typeof input === 'string') {
+    try {
+      input = input.trim().startsWith('{') ? (JSON.parse(input) as unknown) : { url: input.trim() };
+    } catch {
+      throw new ConfigError('mapTiles: not JSON');
+    }
+  }
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new ConfigError('mapTiles: expected { url, attribution?, maxZoom? } or a URL template');
+  const { url: template, attribution = '', maxZoom = 18, ...rest } = input as Record<string, unknown>;
+  const unknownKey = Object.keys(rest)[0];
+  if (unknownKey !== undefined) throw new ConfigError(`mapTiles.${unknownKey}: unknown key`);
+  if (typeof template !== 'string' || !['{z}', '{x}', '{y}'].every((p) => template.includes(p))) throw new ConfigError('mapTiles.url: expected a URL template with {z}, {x} and {y}');
+  // {s} would rotate over Leaflet's a/b/c, which are no host of 天地图 (t0–t7) or 高德 (webrd01–04), and widen the CSP.
+  if (template.includes('{s}')) throw new ConfigError('mapTiles.url: {s} is not supported, name one host (e.g. t0.tianditu.gov.cn, webrd01.is.autonavi.com)');
+  const sample = template.replace(/\{[a-z]+\}/g, '0');
+  if (!/^https?:$/.test(URL.canParse(sample) ? new URL(sample).protocol : sample.startsWith('/') ? 'http:' : '')) throw new ConfigError('mapTiles.url: expected an http(s) URL or a path starting with /');
+  if (typeof attribution !== 'string') throw new ConfigError('mapTiles.attribution: expected text');
+  return { url: template, attribution, maxZoom: integer('mapTiles.maxZoom', maxZoom, 1, 22) };
+}
+
+function shiftClock(starts: unknown, zone: unknown): Pick<CloudConfig, 'shiftStarts' | 'shiftTimeZone'> {
+  return { shiftStarts: shiftStarts(starts), shiftTimeZone: timeZone('shiftTimeZone', zone) };
+}
+
+function shiftStarts(value: unknown): string[] {
+  const list = typeof value === 'string' ? value.split(',').map((v) => v.trim()) : value;
+  if (!Array.isArray(list) || list.length === 0 || !list.every((v) => typeof v === 'string' && /^([01]\d|2[0-3]):[0-5]\d$/.test(v))) {
+    throw new ConfigError('shiftStarts: expected one or more "HH:MM" times, e.g. ["08:00", "20:00"]');
+  }
+  return list as string[];
+}
+
+function timeZone(field: string, value: unknown): string {
+  const zone = text(field, value);
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+  } catch {
+    throw new ConfigError(`${field}: ${zone} is not an IANA time zone (e.g. Asia/Shanghai)`);
+  }
+  return zone;
+}
+
+/** The origin the console loads map tiles from (its CSP img-src), or null for tiles on the cloud itself. */
+export function mapTileOrigin(tiles: MapTiles | null): string | null {
+  if (tiles === null) return null;
+  const sample = tiles.url.replace(/\{[a-z]+\}/g, '0');
+  return URL.canParse(sample) ? new URL(sample).origin : null;
+}
+
 function bool(field: string, value: unknown): boolean {
   if (typeof value === 'boolean') return value;
   if (value === 'true' || value === '1') return true;
@@ -334,6 +423,7 @@ export function resolveConfig(input: Partial<Record<keyof CloudConfig, unknown>>
     influxApi: oneOf('influxApi', pick('influxApi'), ['v2', 'v1'] as const),
     ingestShareGroup: optionalText('ingestShareGroup', pick('ingestShareGroup')),
     capSender: text('capSender', pick('capSender')),
+    ...shiftClock(pick('shiftStarts'), pick('shiftTimeZone')),
     leaseS: integer('leaseS', pick('leaseS'), 1, 3600),
     webhookMaxAttempts: integer('webhookMaxAttempts', pick('webhookMaxAttempts'), 1, 100),
     webhookBackoffMs: integer('webhookBackoffMs', pick('webhookBackoffMs'), 10, 3_600_000),
@@ -357,10 +447,13 @@ export function resolveConfig(input: Partial<Record<keyof CloudConfig, unknown>>
     metricsToken: optionalText('metricsToken', pick('metricsToken')),
     dynsecUsername: optionalText('dynsecUsername', pick('dynsecUsername')),
     dynsecPassword: optionalText('dynsecPassword', pick('dynsecPassword')),
+    emqxApiUrl: url('emqxApiUrl', pick('emqxApiUrl'), ['http:', 'https:']),
+    emqxApiKey: optionalText('emqxApiKey', pick('emqxApiKey')),
+    emqxApiSecret: optionalText('emqxApiSecret', pick('emqxApiSecret')),
+    requirePlacement: pick('requirePlacement') === null ? null : bool('requirePlacement', pick('requirePlacement')),
+    mapTiles: mapTiles(pick('mapTiles')),
   };
-  if (config.dynsecUsername !== null && (config.brokerUrl === null || config.dynsecPassword === null)) {
-    throw new ConfigError('dynsecUsername: needs brokerUrl (the Mosquitto broker) and dynsecPassword');
-  }
+  checkBrokerLogins(config);
   if (config.gatewayPepper !== null && config.gatewayPepper.length < 32) throw new ConfigError('gatewayPepper: at least 32 characters');
   if (config.mqttsPort !== null && (config.tlsCert === null || config.tlsKey === null)) {
     throw new ConfigError('mqttsPort: needs tlsCert and tlsKey (create them with `gridwatch-cloud certs`)');
@@ -369,10 +462,20 @@ export function resolveConfig(input: Partial<Record<keyof CloudConfig, unknown>>
   if (config.ingestShareGroup !== null && !/^[A-Za-z0-9_-]{1,64}$/.test(config.ingestShareGroup)) {
     throw new ConfigError('ingestShareGroup: expected 1-64 of A-Z a-z 0-9 _ -');
   }
+  return config;
+}
+
+/** The external broker's logins come in complete sets. */
+function checkBrokerLogins(config: CloudConfig): void {
+  if (config.dynsecUsername !== null && (config.brokerUrl === null || config.dynsecPassword === null)) {
+    throw new ConfigError('dynsecUsername: needs brokerUrl (the Mosquitto broker) and dynsecPassword');
+  }
+  if (config.emqxApiUrl !== null && (config.emqxApiKey === null || config.emqxApiSecret === null)) {
+    throw new ConfigError('emqxApiUrl: needs emqxApiKey and emqxApiSecret (an EMQX API key, System → API Keys)');
+  }
   if (config.brokerUrl && !config.ingestUsername) {
     throw new ConfigError('ingestUsername: required when brokerUrl is set (the ingest client logs in to the external broker)');
   }
-  return config;
 }
 
 /** Environment variable for each field: GRIDWATCH_HTTP_PORT, GRIDWATCH_DATABASE_URL, … */
@@ -390,7 +493,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): Partial<Record<keyof Clou
 }
 
 /** Secrets that may come from a file (`--<flag>-file`, GRIDWATCH_<KEY>_FILE) instead of argv. */
-export const SECRET_KEYS = ['adminToken', 'emqxSecret', 'ingestPassword', 'influxToken', 'sessionSecret', 'gatewayPepper', 'metricsToken', 'dynsecPassword'] as const satisfies readonly (keyof CloudConfig)[];
+export const SECRET_KEYS = ['adminToken', 'emqxSecret', 'emqxApiSecret', 'ingestPassword', 'influxToken', 'sessionSecret', 'gatewayPepper', 'metricsToken', 'dynsecPassword'] as const satisfies readonly (keyof CloudConfig)[];
 
 export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
@@ -409,4 +512,9 @@ export function exposureProblem(config: CloudConfig): string | null {
     return `httpHost ${config.httpHost} is reachable from the network without an admin token: pass --admin-token-file <file> (or set GRIDWATCH_ADMIN_TOKEN / GRIDWATCH_ADMIN_TOKEN_FILE)`;
   }
   return null;
+}
+
+/** Whether events of a gateway with no allowed community are refused: as configured, else off loopback. */
+export function placementRequired(config: Pick<CloudConfig, 'requirePlacement' | 'httpHost'>): boolean {
+  return config.requirePlacement ?? !isLoopback(config.httpHost);
 }

@@ -53,6 +53,8 @@ const FLAG_HELP: Record<keyof CloudConfig, [flag: string, help: string]> = {
   influxApi: ['--influx-api <v2|v1>', 'write API: v2 = /api/v2/write, v1 = /write?db=<bucket> (InfluxDB 1.x; token = user:password)'],
   ingestShareGroup: ['--ingest-share-group <group>', 'MQTT v5 shared subscription group on an external broker (scale-out)'],
   capSender: ['--cap-sender <sender>', 'CAP 1.2 sender of rendered alerts'],
+  shiftStarts: ['--shift-starts <times>', 'shift starts for the handover summary, comma-separated HH:MM (default 08:00,20:00)'],
+  shiftTimeZone: ['--shift-time-zone <zone>', 'IANA time zone of the shift starts (default Asia/Shanghai)'],
   leaseS: ['--lease-s <s>', 'default lease of a claimed dispatch message'],
   webhookMaxAttempts: ['--webhook-max-attempts <n>', 'webhook attempts before a message is dead-lettered'],
   webhookBackoffMs: ['--webhook-backoff-ms <ms>', 'first webhook retry delay (doubles each attempt)'],
@@ -76,6 +78,11 @@ const FLAG_HELP: Record<keyof CloudConfig, [flag: string, help: string]> = {
   metricsToken: ['--metrics-token <token>', 'bearer token for /metrics off loopback (default: the admin token)'],
   dynsecUsername: ['--dynsec-username <name>', 'Mosquitto dynamic-security admin on --broker-url: the cloud manages gateway logins there'],
   dynsecPassword: ['--dynsec-password <secret>', 'password of the dynamic-security admin'],
+  emqxApiUrl: ['--emqx-api-url <url>', 'EMQX 5 management API, e.g. http://emqx:18083: revoked gateways’ open EMQX sessions are closed through it'],
+  emqxApiKey: ['--emqx-api-key <key>', 'EMQX API key (System → API Keys) for --emqx-api-url'],
+  emqxApiSecret: ['--emqx-api-secret <secret>', 'EMQX API secret key for --emqx-api-url'],
+  requirePlacement: ['--require-placement <bool>', 'refuse events of gateways with no allowed community (default: on unless --http-host is loopback)'],
+  mapTiles: ['--map-tiles <url|json>', 'map.tiles: console map tile layer, a URL template ({z}/{x}/{y}) or {"url","attribution","maxZoom"} (docs/DESIGN.md "Map"); none = building-dot view'],
 };
 
 const SERVE_KEYS = Object.keys(FLAG_HELP) as (keyof CloudConfig)[];
@@ -229,7 +236,8 @@ async function placeGatewayCommand(gatewayId: string, flags: Flags): Promise<voi
 async function enrollTokenCommand(flags: Flags): Promise<void> {
   const ttlS = flags.ttlS === undefined ? undefined : Number(flags.ttlS);
   await withStore(flags, 'enroll-token', async (store, _log, registry) => {
-    const issued = await issueToken(store, registry, { gatewayId: String(flags.gatewayId), site: String(flags.site), ...(ttlS === undefined ? {} : { ttlS }) });
+    const communities = Array.isArray(flags.community) ? flags.community.map(String) : [];
+    const issued = await issueToken(store, registry, { gatewayId: String(flags.gatewayId), site: String(flags.site), communities, ...(ttlS === undefined ? {} : { ttlS }) });
     // The token is shown once (only its hash is stored): stdout, for the installer or a script.
     process.stdout.write(`${JSON.stringify(issued)}\n`);
     process.stderr.write(`on the gateway: gridwatch enroll --token ${issued.token} --cloud <cloud URL> --config /etc/gridwatch/edge.yaml (valid until ${issued.expiresAt})\n`);
@@ -316,7 +324,8 @@ addConfigOptions(
     .description('issue a one-time enrollment token for a gateway; prints {token, expiresAt} once (with PGlite, stop `serve` first, or use POST /api/v1/enrollment-tokens)')
     .requiredOption('--gateway-id <id>', 'gateway id the token enrolls (new, or existing: its secret is rotated)')
     .requiredOption('--site <site>', 'site the gateway belongs to')
-    .option('--ttl-s <s>', 'validity in seconds (default 86400, at most 30 days)'),
+    .option('--ttl-s <s>', 'validity in seconds (default 86400, at most 30 days)')
+    .option('--community <community...>', 'communities the gateway may serve once enrolled (placement)'),
   [...STORE_KEYS, 'gatewayPepper'],
 ).action(enrollTokenCommand);
 

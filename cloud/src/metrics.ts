@@ -17,7 +17,9 @@ export type RejectReason =
   /** The event names an address outside the gateway's communities or other than the one on record (placement.ts). */
   | 'foreign_address'
   /** The event names no address and the cloud has none on record for its device (placement.ts). */
-  | 'unplaced_device';
+  | 'unplaced_device'
+  /** requirePlacement is on and the gateway has no allowed community (placement.ts). */
+  | 'unplaced_gateway';
 
 export class CloudMetrics {
   readonly registry = new Registry();

@@ -7,6 +7,9 @@
 // same result. The address book, units and routing rules are cloud/test/fixtures'. A script with
 // `edge.devices` sends device *reports* (readings) through the real edge rule engine (bundled
 // profiles, the engine's injectable clock set to the scripted time) and applies what it raises.
+// The cloud engine runs on the same clock (`clock`: deadlines start at the scripted time). A script
+// with `supervision` also runs the gateway silence check and offline hold-off at every instant;
+// its `gateway` steps are non-alarm messages (telemetry), recorded as ingest records any message.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -20,6 +23,8 @@ import { auditTrail, listIncidents, type Incident } from '../src/incidents/incid
 import type { EngineOptions } from '../src/incidents/outcome.ts';
 import { parseAlarmPolicy } from '../src/incidents/policy.ts';
 import { runAlarmPolicyTimers } from '../src/jobs/alarm-policy.ts';
+import { Outcome } from '../src/incidents/outcome.ts';
+import { checkHeartbeats, markAlive } from '../src/supervision/gateways.ts';
 import { importAddressesCsv, importRulesCsv, importUnitsCsv } from '../src/routing/directory.ts';
 import { migrate } from '../src/store/migrate.ts';
 import { PgliteStore } from '../src/store/pglite.ts';
@@ -64,18 +69,33 @@ interface Expectation {
   /** The board (items not folded), in id order; each entry's fields must match. */
   board?: BoardItem[];
   lanes?: { emergency?: number; maintenance?: number };
+  /** The scripted gateway's supervision status (scripts with `supervision`). */
+  gatewayStatus?: 'online' | 'offline' | 'unknown';
+  /** Alarm types no incident of the day may have (e.g. gateway_offline). */
+  absentTypes?: string[];
+}
+/** A message from the gateway that is not an alarm (telemetry): what ingest records for any message — proof of life. */
+interface GatewayMessage {
+  at: number;
+  gateway: 'telemetry';
+}
+/** Gateway messages every `every` s from `from` until `until`. */
+interface GatewayMessages {
+  gatewayMessages: { message: 'telemetry'; every: number; from: number; until: number };
 }
 interface Checkpoint {
   at: number;
   expect: Expectation;
 }
-type Step = Report | Toggle | Burst | Checkpoint | DeviceReport | ToggleReport;
-type Timed = Report | Checkpoint | DeviceReport;
+type Step = Report | Toggle | Burst | Checkpoint | DeviceReport | ToggleReport | GatewayMessage | GatewayMessages;
+type Timed = Report | Checkpoint | DeviceReport | GatewayMessage;
 interface Script {
   description: string;
   alarmPolicy?: unknown;
   /** Devices behind the edge rule engine: id, bundled profile id, address. */
   edge?: { devices: { deviceId: string; profileId: string; addressId: string }[] };
+  /** Gateway supervision on the rehearsal clock: the silence check and the offline hold-off run at every scripted instant. */
+  supervision?: { heartbeatTimeoutS: number; holdOffS: number; restoreS: number };
   steps: Step[];
   /** Timers run at this time last, then `expect` is checked. */
   end: number;
@@ -85,7 +105,10 @@ interface Script {
 function expand(steps: Step[]): Timed[] {
   const out: Timed[] = [];
   for (const step of steps) {
-    if ('toggleReport' in step) {
+    if ('gatewayMessages' in step) {
+      const g = step.gatewayMessages;
+      for (let at = g.from; at <= g.until; at += g.every) out.push({ at, gateway: g.message });
+    } else if ('toggleReport' in step) {
       const t = step.toggleReport;
       for (let at = t.from, n = 0; at <= t.until; at += t.period, n += 1) out.push({ at, report: { device: t.device, readings: { [t.point]: n % 2 === 0 } } });
     } else if ('toggle' in step) {
@@ -109,6 +132,11 @@ async function check(store: Store, slug: string, when: string, want: Expectation
   const label = `${slug} @ ${when}`;
   if (want.incidents !== undefined) assert.equal(all.length, want.incidents, `${label}: incident rows`);
   if (want.lanes?.maintenance !== undefined) assert.equal((await listIncidents(store, { lane: 'maintenance', limit: 10_000 })).length, want.lanes.maintenance, `${label}: maintenance queue`);
+  if (want.absentTypes) assert.deepEqual(all.filter((i) => want.absentTypes?.includes(i.alarmType)).map((i) => `${i.alarmType} ${i.id}`), [], `${label}: absent types`);
+  if (want.gatewayStatus) {
+    const rows = await store.query<{ status: string }>('SELECT status FROM gateways WHERE id = $1', [GATEWAY.gatewayId]);
+    assert.equal(rows[0]?.status, want.gatewayStatus, `${label}: gateway status`);
+  }
   if (want.lanes?.emergency !== undefined) assert.equal((await listIncidents(store, { lane: 'emergency', limit: 10_000 })).length, want.lanes.emergency, `${label}: emergency board`);
   if (!want.board) return;
   const board = (await listIncidents(store, { board: true, limit: 10_000 })).sort((a, b) => a.id - b.id);
@@ -122,7 +150,8 @@ async function check(store: Store, slug: string, when: string, want: Expectation
     for (const action of auditIncludes ?? []) assert.ok(trail.some((a) => a.action === action), `${label}: board ${index} audit has ${action}: ${trail.map((a) => a.action).join(',')}`);
     if (ackDeadlineS !== undefined) {
       const rows = await store.query<{ secs: number }>(
-        "SELECT round(extract(epoch FROM d.due_at - i.raised_at))::int AS secs FROM deadlines d JOIN incidents i ON i.id = d.incident_id WHERE d.incident_id = $1 AND d.kind = 'ack' ORDER BY d.id DESC LIMIT 1",
+        // From the alarm's own (scripted) time: deadlines run on the rehearsal clock, not the wall clock the test runs at.
+        "SELECT round(extract(epoch FROM d.due_at - i.raised_edge_time))::int AS secs FROM deadlines d JOIN incidents i ON i.id = d.incident_id WHERE d.incident_id = $1 AND d.kind = 'ack' ORDER BY d.id DESC LIMIT 1",
         [got.id],
       );
       assert.ok(Math.abs((rows[0]?.secs ?? -1) - ackDeadlineS) <= 2, `${label}: board ${index} ack deadline ${rows[0]?.secs} s, expected ${ackDeadlineS}`);
@@ -153,20 +182,31 @@ function reportEvents(rules: RuleEngine | null, step: Timed, nowMs: number): Eve
 }
 
 async function play(store: Store, slug: string, script: Script): Promise<void> {
-  const engine: EngineOptions = script.alarmPolicy === undefined ? DEFAULT_ENGINE : { ...DEFAULT_ENGINE, alarmPolicy: parseAlarmPolicy(script.alarmPolicy) };
   let nowMs = DAY_START;
+  const policy: EngineOptions = script.alarmPolicy === undefined ? DEFAULT_ENGINE : { ...DEFAULT_ENGINE, alarmPolicy: parseAlarmPolicy(script.alarmPolicy) };
+  const engine: EngineOptions = { ...policy, clock: () => nowMs };
   const rules = edgeRules(script, { now: () => nowMs });
   let seq = 0;
   const send = async (event: AlarmEvent): Promise<void> => {
     const result = await store.transaction((tx) => applyEvents(tx, GATEWAY, [event], engine));
     assert.deepEqual(result.rejected, [], `${slug}: event ${event.id} rejected`);
   };
+  const supervise = async (): Promise<void> => {
+    if (!script.supervision) return;
+    const { heartbeatTimeoutS, holdOffS, restoreS } = script.supervision;
+    await checkHeartbeats(store, heartbeatTimeoutS, { ...engine, gatewaySupervision: { holdOffS, restoreS } }, new Outcome());
+  };
   for (const step of expand(script.steps)) {
     nowMs = DAY_START + step.at * 1000;
     await runAlarmPolicyTimers(store, engine, nowMs);
+    await supervise();
     for (const draft of reportEvents(rules, step, nowMs)) {
       seq += 1;
       await send({ ...draft, id: `${GATEWAY.gatewayId}:${seq}`, seq });
+    }
+    if ('gateway' in step) {
+      await markAlive(store, GATEWAY.gatewayId, nowMs);
+      continue;
     }
     if ('expect' in step) {
       await check(store, slug, `${step.at} s`, step.expect);
@@ -189,7 +229,9 @@ async function play(store: Store, slug: string, script: Script): Promise<void> {
     };
     await send(event);
   }
-  await runAlarmPolicyTimers(store, engine, DAY_START + script.end * 1000);
+  nowMs = DAY_START + script.end * 1000;
+  await runAlarmPolicyTimers(store, engine, nowMs);
+  await supervise();
   await check(store, slug, `end (${script.end} s)`, script.expect);
 }
 
@@ -214,6 +256,7 @@ describe('scripted days on the rehearsal clock (test/cases)', () => {
       const script = JSON.parse(readFileSync(join(CASES, slug, 'script.json'), 'utf8')) as Script;
       // Each day starts on an empty board; the address book and rules stay.
       await store.query('TRUNCATE incidents, incident_sources, incident_audit, deadlines, events, source_state, dispatch_messages RESTART IDENTITY CASCADE');
+      await store.query("UPDATE gateways SET status = 'unknown', last_seen_at = NULL, online_since = NULL, offline_since = NULL");
       await play(store, slug, script);
     });
   }

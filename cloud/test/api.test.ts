@@ -58,8 +58,12 @@ test('health, metrics and console', async () => {
   const page = await get('/');
   assert.equal(page.status, 200);
   assert.match(page.text, /<title>GridWatch 控制台/);
-  assert.match(page.text, /\/socket\.io\/socket\.io\.js/);
-  assert.equal((await get('/console.js')).status, 200);
+  // The console is one esbuild bundle (socket.io's client inside it), plus its PWA manifest.
+  assert.match(page.text, /<script type="module" src="app\.js"><\/script>/);
+  const app = await get('/app.js');
+  assert.equal(app.status, 200);
+  assert.match(app.text, /socket/i);
+  assert.equal((await get('/manifest.webmanifest')).status, 200);
   assert.equal((await get('/socket.io/socket.io.js')).status, 200);
 });
 

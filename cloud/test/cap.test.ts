@@ -13,10 +13,10 @@ const CJK = /[\u4e00-\u9fff]/;
 
 const incident: Incident = {
   id: 42, kind: 'device', gatewayId: 'gw-demo-01', site: 'lh-dongxiao', deviceId: 'smoke-1', alarmType: 'smoke', hazard: 'fire', level: 1,
-  status: 'dispatched', alarmState: 'active', open: true, reason: 'Smoke detector in alarm', addressId: 'LH-DX-SB12-0101',
+  status: 'dispatched', alarmState: 'active', open: true, reason: 'Smoke detector in alarm', reasonCode: 'device_alarm', reasonParams: { alarmType: 'smoke', text: 'Smoke detector in alarm' }, addressId: 'LH-DX-SB12-0101',
   addressText: '罗湖区东晓街道水贝二路12号', placeName: '老王拉面馆', members: [], building: 'LH-DX-SB12', grid: 'LH-DX-G01', community: 'LH-DX-C01',
   street: 'LH-DX', district: 'LH', tier: 'grid', unitId: 'grid-lh-dx-g01', unitName: '水贝第一网格 网格员刘明', escalations: 0, deviceCount: 1,
-  dispatchable: true, chattering: false, groupId: null, lane: 'emergency', memberCount: 0, verification: null, occurrences: 1, firstEventId: 'gw-demo-01:1', raisedEdgeTime: Date.UTC(2026, 11, 1, 10, 0, 0),
+  dispatchable: true, chattering: false, groupId: null, lane: 'emergency', memberCount: 0, verification: null, shelvedUntil: null, shelvedReason: '', occurrences: 1, firstEventId: 'gw-demo-01:1', raisedEdgeTime: Date.UTC(2026, 11, 1, 10, 0, 0),
   raisedAt: Date.UTC(2026, 11, 1, 10, 0, 0, 250), clearedAt: null, acknowledgedAt: null, onSiteAt: null, resolvedAt: null, closedAt: null,
   updatedAt: Date.UTC(2026, 11, 1, 10, 0, 1, 999),
 };

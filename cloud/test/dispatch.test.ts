@@ -217,7 +217,8 @@ test('actions: 4xx naming the field, 409 on an illegal transition, 404 for an un
   const path = `/api/v1/incidents/${id}/actions`;
   for (const [body, error] of [
     [{ actor: 'a' }, 'action: required'],
-    [{ action: 'explode', actor: 'a' }, 'action: expected one of dispatch, acknowledge, on_site, resolve, close, false_alarm, test, note'],
+    // reassign, shelve, unshelve: the actions of issues 13 and 17 (status kept).
+    [{ action: 'explode', actor: 'a' }, 'action: expected one of dispatch, acknowledge, on_site, resolve, close, false_alarm, test, note, reassign, shelve, unshelve'],
     [{ action: 'acknowledge' }, 'actor: required'],
     [{ action: 'acknowledge', actor: 7 }, 'actor: expected a string'],
     [{ action: 'note', actor: 'a', note: 'x'.repeat(2001) }, 'note: at most 2000 characters'],

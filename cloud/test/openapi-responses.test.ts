@@ -193,12 +193,32 @@ async function callConsumerRoutes(call: ReturnType<typeof client>, key: string):
   await call('get', '/api/v1/readings', { auth: key, query: 'gatewayId=a/b' });
 }
 
+/** Reassign (改派), shelve/unshelve (搁置) and the flood-group acknowledge, with their refusals (400, 409). */
+async function callSideActions(call: ReturnType<typeof client>, incidentId: number, token: string): Promise<void> {
+  const actions = '/api/v1/incidents/{id}/actions';
+  const params = { id: incidentId };
+  assert.equal((await call('post', actions, { params, auth: token, body: { action: 'reassign', unitId: 'grid-g02', note: 'doc handover' } })).status, 200);
+  await call('post', actions, { params, auth: token, body: { action: 'reassign', note: 'no unit' } });
+  await call('post', actions, { params, auth: token, body: { action: 'reassign', unitId: 'no-such-unit', note: 'doc' } });
+  await call('post', actions, { params, auth: token, body: { action: 'shelve', note: 'level 2 stays annunciated', until: new Date(Date.now() + 3_600_000).toISOString() } });
+  await call('post', actions, { params, auth: token, body: { action: 'acknowledge', members: true } });
+  const leak = { id: await raiseAlarm(40, { deviceId: 'leak-doc', alarmType: 'water_leak', level: 3, addressId: 'FT-0004-0101' }) };
+  assert.equal((await call('post', actions, { params: leak, auth: token, body: { action: 'shelve', note: 'doc', until: new Date(Date.now() + 3_600_000).toISOString() } })).status, 200);
+  await call('post', actions, { params: leak, auth: token, body: { action: 'shelve', note: 'doc' } });
+  assert.equal((await call('post', actions, { params: leak, auth: token, body: { action: 'unshelve' } })).status, 200);
+}
+
 async function callIncidentRoutes(call: ReturnType<typeof client>, incidentId: number, token: string): Promise<void> {
   const params = { id: incidentId };
   await call('get', '/api/v1/incidents');
   await call('get', '/api/v1/incidents', { query: 'deadlines=pending', auth: token });
   await call('get', '/api/v1/incidents', { query: 'limit=0' });
   await call('get', '/api/v1/incidents', { query: 'board=true&lane=maintenance' });
+  await call('get', '/api/v1/incidents', { query: 'level=1,2&level=3&type=smoke&q=100%25_x&from=2026-01-01T00:00:00Z&to=2099-01-01T00:00:00Z&shelved=true', auth: token });
+  await call('get', '/api/v1/incidents', { query: 'level=9' });
+  await call('get', '/api/v1/handover', { auth: token });
+  await call('get', '/api/v1/handover', { query: 'since=2026-01-01T00:00:00Z', auth: token });
+  await call('get', '/api/v1/handover', { query: 'since=yesterday' });
   await call('get', '/api/v1/alarm-kpis');
   await call('get', '/api/v1/alarm-kpis/csv');
   await call('get', '/api/v1/alarm-kpis', { query: 'from=10&to=5' });
@@ -208,9 +228,12 @@ async function callIncidentRoutes(call: ReturnType<typeof client>, incidentId: n
   await call('get', '/api/v1/incidents/{id}/context', { params });
   await call('get', '/api/v1/incidents/{id}/cap', { params });
   await call('post', '/api/v1/incidents/{id}/actions', { params, auth: token, body: { action: 'acknowledge', note: 'doc' } });
+  await callSideActions(call, incidentId, token);
   await call('post', '/api/v1/incidents/{id}/actions', { params, body: { action: 'acknowledge' } });
   await call('post', '/api/v1/incidents/{id}/actions', { params, body: { action: 'close', actor: 'doc' } });
   await call('get', '/api/v1/overview', { auth: token });
+  const map = await call('get', '/api/v1/map', { auth: token });
+  assert.ok((map.body as { features: { incidentId: number | null }[] }).features.some((f) => f.incidentId === incidentId), 'the alarm is on the map');
   await call('get', '/api/v1/test-events', { query: `gatewayId=${GW.gatewayId}` });
   await call('get', '/api/v1/test-events', { query: 'gatewayId=' });
 }

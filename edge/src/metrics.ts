@@ -13,6 +13,7 @@ export interface EdgeMetrics {
   invalidAcks: Counter;
   deviceConnectRefused: Counter<'reason'>;
   devicePublishRefused: Counter<'device'>;
+  deviceTakeovers: Counter<'result'>;
   busRequests: Counter<'bus'>;
   busErrors: Counter<'bus' | 'kind'>;
   busUtilisation: Gauge<'bus'>;
@@ -41,6 +42,13 @@ function deviceMetrics(registers: Registers) {
     decodeErrors: new Counter({ name: 'gridwatch_edge_decode_errors_total', help: 'Device reports rejected by the decoder', labelNames: ['device'], registers }),
     deviceConnectRefused: new Counter({ name: 'gridwatch_edge_device_connect_refused_total', help: 'Local MQTT CONNECTs refused', labelNames: ['reason'], registers }),
     devicePublishRefused: new Counter({ name: 'gridwatch_edge_device_publish_refused_total', help: 'Local MQTT PUBLISHes outside the device topic', labelNames: ['device'], registers }),
+    // Like the cloud broker's gridwatch_mqtt_takeovers_total, plus the refused attempts (issue 11).
+    deviceTakeovers: new Counter({
+      name: 'gridwatch_edge_device_takeovers_total',
+      help: "CONNECTs under a configured device's client id: refused (another device's credential or a wrong password) or owner (the device's own credential replaced its live session)",
+      labelNames: ['result'],
+      registers,
+    }),
     deviceErrors: new Counter({ name: 'gridwatch_edge_device_errors_total', help: 'Failed requests or frames per device, by kind', labelNames: ['device', 'kind'], registers }),
     deviceFaulty: new Gauge({ name: 'gridwatch_edge_device_faulty', help: '1 while a device is marked faulty', labelNames: ['device'], registers }),
     actuations: new Counter({

@@ -130,6 +130,14 @@ export class GuardedSocket extends Duplex {
     this.socket.write(chunk, (err) => callback(err ?? null));
   }
 
+  // Chunks buffered while a write is in flight (or while corked) leave in one socket write:
+  // without this, every PUBACK of a burst was its own syscall (issue 12).
+  override _writev(chunks: Array<{ chunk: Buffer }>, callback: (err?: Error | null) => void): void {
+    if (this.socket.destroyed) return callback();
+    const data = chunks.length === 1 ? chunks[0]!.chunk : Buffer.concat(chunks.map((c) => c.chunk));
+    this.socket.write(data, (err) => callback(err ?? null));
+  }
+
   override _final(callback: (err?: Error | null) => void): void {
     this.socket.end(() => callback());
   }

@@ -1,14 +1,13 @@
 // The live console in a real browser (Debian's chromium via playwright-core): two community staff
 // of different communities are logged in; an alarm in community A appears on A's board within 1 s
 // and never on B's, B's socket never carries it (a socket.io client logged in as B listens too),
-// and acknowledging it on A's board changes the incident in the REST API. Saves zh-CN screenshots
-// of the board and of the incident detail in a temporary folder, or in GRIDWATCH_SCREENSHOT_DIR
-// (`npm run screenshots` sets it to docs/screenshots/), so a test run leaves the tree untouched.
+// and acknowledging it on A's board changes the incident in the REST API. Its screenshots go to a
+// temporary folder (the pictures of docs/screenshots/ are console-screens.test.ts's).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import type { Browser, Page } from 'playwright-core';
 import { io as ioClient, type Socket } from 'socket.io-client';
@@ -18,7 +17,7 @@ import { alarmEvent, eventsMessage } from '../../cloud/test/helpers.ts';
 import { eventually } from '../support/eventually.ts';
 import { startConsoleRig, type ConsoleRig } from '../support/console-rig.ts';
 
-const SCREENSHOTS = process.env.GRIDWATCH_SCREENSHOT_DIR ? resolve(process.env.GRIDWATCH_SCREENSHOT_DIR) : mkdtempSync(join(tmpdir(), 'gw-screenshots-'));
+const SCREENSHOTS = mkdtempSync(join(tmpdir(), 'gw-screenshots-'));
 const GW = { gatewayId: 'gw-console-01', site: 'sz-futian', secret: 'console-secret-01' };
 const STAFF_A = { username: 'li.na', password: 'c01-password', role: 'community_staff', jurisdictions: ['community:FT-C01'], displayName: '李娜' };
 const STAFF_B = { username: 'zhao.lei', password: 'c02-password', role: 'community_staff', jurisdictions: ['community:FT-C02'], displayName: '赵磊' };
@@ -38,7 +37,7 @@ before(async () => {
 after(async () => {
   for (const c of cleanups.reverse()) await c();
   await rig?.stop();
-  if (!process.env.GRIDWATCH_SCREENSHOT_DIR) rmSync(SCREENSHOTS, { recursive: true, force: true });
+  rmSync(SCREENSHOTS, { recursive: true, force: true });
 });
 
 async function token(user: { username: string; password: string }): Promise<string> {

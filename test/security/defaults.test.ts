@@ -82,3 +82,24 @@ test('`certs` makes a CA and a server certificate; the embedded broker serves mq
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('planted regression: without the exposure guard an exposed cloud with the demo defaults serves anyone', async () => {
+  // The guard is `serve`'s exposureProblem() check; startCloud (the library) does not run it, so
+  // starting in-process is the guard switched off with the very configuration it refuses.
+  const { exposureProblem, resolveConfig } = await import('../../cloud/src/config.ts');
+  const input = { httpHost: '0.0.0.0', httpPort: 0, mqttPort: 0, dataDir: 'memory://', logLevel: 'silent' } as const;
+  assert.match(exposureProblem(resolveConfig(input)) ?? '', /--open-access false/, 'the guard refuses this configuration');
+  const exposed = await startCloud(input);
+  try {
+    const tally = new Tally();
+    for (const path of ['/api/v1/incidents', '/api/v1/overview']) {
+      const res = await fetch(`${exposed.httpUrl}${path}`);
+      await res.arrayBuffer();
+      tally.record(`anonymous GET ${path}`, res.status === 200);
+    }
+    const summary = tally.summary();
+    assert.equal(summary['anonymous GET /api/v1/incidents']?.accepted, 1, JSON.stringify(summary));
+  } finally {
+    await exposed.stop();
+  }
+});

@@ -66,3 +66,21 @@ test('admin gateway routes: refused without the admin token; disable and rotate 
   assert.equal((await post('/api/v1/gateways/gw-nobody/disable', ADMIN)).status, 404);
   tally.assertNoneAccepted();
 });
+
+test('planted regression: the same requests against a cloud with the exposure rules off (loopback, open access) are answered', async () => {
+  // /units needs a reader and /metrics a token only off loopback with open access off; a loopback
+  // demo cloud is those rules switched off, so the same anonymous requests must get through.
+  const demo = await startCloud({ httpPort: 0, mqttPort: 0, dataDir: 'memory://', logLevel: 'silent' });
+  try {
+    const tally = new Tally();
+    for (const path of ['/api/v1/units', '/metrics']) {
+      const res = await fetch(`${demo.httpUrl}${path}`);
+      await res.arrayBuffer();
+      tally.record(`${path} with no token`, res.status !== 401);
+    }
+    assert.throws(() => tally.assertNoneAccepted(), /attempts accepted/);
+    assert.deepEqual(Object.values(tally.summary()).map((c) => c.accepted), [1, 1]);
+  } finally {
+    await demo.stop();
+  }
+});

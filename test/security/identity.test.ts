@@ -71,7 +71,14 @@ test('cloud broker: the same gateway with its current secret takes over its own 
   await first.endAsync(true);
 });
 
-test('edge local broker: a device credential cannot connect under another device’s id', async () => {
+async function edgeTakeovers(httpPort: number): Promise<Record<string, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+  const out: Record<string, number> = {};
+  for (const m of text.matchAll(/^gridwatch_edge_device_takeovers_total\{result="(\w+)"\} (\d+)/gm)) out[m[1] as string] = Number(m[2]);
+  return out;
+}
+
+test('edge local broker: a device credential cannot connect under another device’s id; attempts are counted', async () => {
   const upstream = await startTestCloud();
   const { dir, cleanup } = tempDir();
   const agent = await startAgent(agentConfig(join(dir, 'data'), upstream.url), { logger: captureLogger().logger });
@@ -84,10 +91,22 @@ test('edge local broker: a device credential cannot connect under another device
     for (const clientId of ['smoke-2', `${DEVICE.id}-x`, 'anything']) {
       tally.record('foreign client id', (await tryConnect(url, { clientId, username: DEVICE.username, password: DEVICE.password })).accepted);
     }
+    // The victim's own id and username with a wrong password: refused too, and counted.
+    tally.record('guessed password with the victim’s id', (await tryConnect(url, { clientId: 'smoke-2', username: 'smoke-2', password: 'not-the-password' })).accepted);
+    // Two takeover attempts named a configured device's client id (smoke-2); the made-up ids did not.
+    assert.deepEqual(await edgeTakeovers(agent.httpPort), { refused: 2 });
     const published = victim.connected ? await Promise.race([victim.publishAsync('dev/smoke-2/up', JSON.stringify({ alarm: false }), { qos: 1 }).then(() => true), closed(victim).then(() => false)]) : false;
     tally.record('victim session closed', victimClosed || !published);
     const own = await tryConnect(url, { clientId: DEVICE.id, username: DEVICE.username, password: DEVICE.password });
     assert.equal(own.accepted, true, 'the device under its own id is accepted');
+    // The owner replacing its own live session (MQTT-3.1.4-2) is allowed and counted as such.
+    const first = await connectAs(url, { clientId: DEVICE.id, username: DEVICE.username, password: DEVICE.password });
+    const firstClosed = closed(first);
+    const second = await connectAs(url, { clientId: DEVICE.id, username: DEVICE.username, password: DEVICE.password });
+    await firstClosed;
+    assert.deepEqual(await edgeTakeovers(agent.httpPort), { refused: 2, owner: 1 });
+    await second.endAsync(true);
+    await first.endAsync(true);
     await victim.endAsync(true);
   } finally {
     await agent.stop();
@@ -95,4 +114,27 @@ test('edge local broker: a device credential cannot connect under another device
     cleanup();
   }
   tally.assertNoneAccepted();
+});
+
+test('planted regression: the edge broker with its identity binding off (MqttDriverOptions.clientIdAllowed) lets smoke-1 take over smoke-2', async () => {
+  const { MqttDriver, bindDevices, createMetrics } = await import('../../edge/src/index.ts');
+  const { loadProfiles } = await import('@gridwatch/firmware-profiles');
+  const { dir, cleanup } = tempDir();
+  const config = agentConfig(join(dir, 'data'), 'mqtt://127.0.0.1:1');
+  const devices = [...bindDevices(config, loadProfiles(config.profilesDir)).values()];
+  const driver = new MqttDriver({ host: '127.0.0.1', port: 0, devices, logger: captureLogger().logger, metrics: createMetrics(() => 0), clientIdAllowed: () => true });
+  await driver.start(() => undefined);
+  const url = `mqtt://127.0.0.1:${driver.port}`;
+  const tally = new Tally();
+  try {
+    const victim = await connectAs(url, { clientId: 'smoke-2', username: 'smoke-2', password: 'other-password' });
+    const victimClosed = closed(victim);
+    tally.record('foreign client id', (await tryConnect(url, { clientId: 'smoke-2', username: DEVICE.username, password: DEVICE.password })).accepted);
+    tally.record('victim session closed', await Promise.race([victimClosed.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 5000))]));
+    await victim.endAsync(true);
+  } finally {
+    await driver.stop();
+    cleanup();
+  }
+  assert.deepEqual(Object.values(tally.summary()).map((c) => c.accepted), [1, 1]);
 });

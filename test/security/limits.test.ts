@@ -125,3 +125,50 @@ test('edge local broker: oversized CONNECT closed at once; device password guess
   }
   tally.assertNoneAccepted();
 });
+
+test('planted regression: without the failure back-off (budget 1,000,000) the right secret is accepted after 20 guesses', async () => {
+  const { startBrokerRig } = await import('./support.ts');
+  const rig = await startBrokerRig({ limits: { failuresBeforeBackoff: 1_000_000 } });
+  try {
+    await rig.registry.addGateway(GW);
+    const tally = new Tally();
+    for (let i = 0; i < 20; i += 1) tally.record('guessed secret', (await tryConnect(rig.url, { clientId: GW.gatewayId, username: GW.gatewayId, password: `guess-${i}-wrong-secret` })).accepted);
+    tally.record('right secret during back-off', (await tryConnect(rig.url, { clientId: GW.gatewayId, username: GW.gatewayId, password: GW.secret })).accepted);
+    assert.throws(() => tally.assertNoneAccepted(), /right secret during back-off: 1 of 1 attempts accepted/);
+  } finally {
+    await rig.stop();
+  }
+});
+
+test('planted regression: without the pre-auth packet limit a 200 MiB CONNECT is read on; without the pending limit extra sockets stay', async () => {
+  const { startBrokerRig } = await import('./support.ts');
+  // The MQTT varint's largest Remaining Length: no CONNECT is ever over this limit.
+  const rig = await startBrokerRig({ limits: { preAuthPacketBytes: 268_435_455, maxPendingPerAddress: 1_000_000, connectTimeoutMs: 60_000 } });
+  const port = Number(new URL(rig.url).port);
+  const tally = new Tally();
+  try {
+    const socket = await rawSocket(port);
+    socket.on('error', () => undefined);
+    socket.write(connectHeader(200 * MiB));
+    const chunk = Buffer.alloc(64 * 1024, 0x41);
+    let stalled = false;
+    for (let sent = 0; sent < 8 * MiB && !socket.destroyed && !stalled; sent += chunk.length) {
+      if (socket.write(chunk)) continue;
+      // A broker that stopped reading never drains: then it is not buffering the body.
+      stalled = !(await Promise.race([new Promise<boolean>((resolve) => socket.once('drain', () => resolve(true))), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 5000))]));
+    }
+    // Every byte was taken (drained) and the socket is still open: the broker is buffering the body.
+    tally.record('oversized CONNECT read', !socket.destroyed && !stalled);
+    socket.destroy();
+    const held = await Promise.all(Array.from({ length: 12 }, () => rawSocket(port)));
+    const extra = await rawSocket(port);
+    const closedSoon = await Promise.race([socketClosed(extra).then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 300))]);
+    tally.record('socket beyond the pending limit kept', !closedSoon);
+    for (const s of [...held, extra]) s.destroy();
+  } finally {
+    await rig.stop();
+  }
+  const summary = tally.summary();
+  assert.equal(summary['oversized CONNECT read']?.accepted, 1, JSON.stringify(summary));
+  assert.equal(summary['socket beyond the pending limit kept']?.accepted, 1, JSON.stringify(summary));
+});

@@ -105,3 +105,18 @@ test('a login flood is bounded (503 beyond the queue) and does not starve gatewa
     await flood.stop();
   }
 });
+
+test('planted regression: with the login budgets off (limits at 1,000,000) guessing ends in an accepted login', async () => {
+  // The budgets are injected options; at 1,000,000 they never trip within this run.
+  const open = await startCloud({ httpPort: 0, mqttPort: 0, dataDir: 'memory://', logLevel: 'silent', loginMaxFailuresPerUser: 1_000_000, loginMaxFailuresPerAddress: 1_000_000 });
+  try {
+    await open.directory.addUser(STAFF);
+    const tally = new Tally();
+    for (let i = 0; i < 12; i += 1) tally.record('wrong password', (await login(open, STAFF.username, `wrong-password-${i}`)).status === 200);
+    const right = await login(open, STAFF.username, STAFF.password);
+    tally.record('right password after the budget', right.status === 200);
+    assert.throws(() => tally.assertNoneAccepted(), /right password after the budget: 1 of 1 attempts accepted/);
+  } finally {
+    await open.stop();
+  }
+});

@@ -29,6 +29,7 @@ let dir: string;
 let mosquitto: ChildProcess;
 let cloud: Cloud;
 let tlsUrl: string;
+let plainPort: number;
 let ca: Buffer;
 
 before(async () => {
@@ -40,6 +41,7 @@ before(async () => {
   const init = spawnSync('mosquitto_ctrl', ['dynsec', 'init', join(dir, 'dynamic-security.json'), ADMIN.username, ADMIN.password], { encoding: 'utf8' });
   assert.equal(init.status, 0, init.stderr);
   const [plain, tls] = [await freePort(), await freePort()];
+  plainPort = plain;
   const shipped = readFileSync(join(ROOT, 'deploy/mosquitto/mosquitto.conf'), 'utf8');
   const conf = shipped.replaceAll('/etc/mosquitto/gridwatch', dir).replace('listener 1883 127.0.0.1', `listener ${plain} 127.0.0.1`).replace('listener 8883', `listener ${tls} 127.0.0.1`);
   assert.notEqual(conf, shipped);
@@ -77,6 +79,23 @@ async function enroll(gatewayId: string): Promise<{ username: string; password: 
   const redeemed = await fetch(`${cloud.httpUrl}/api/v1/enroll`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token }) });
   assert.equal(redeemed.status, 200, await redeemed.clone().text());
   return (await redeemed.json()) as { username: string; password: string };
+}
+
+/** Publishes on the victim's topics and subscribes to them and to wildcards, counting each. */
+async function topicAttacks(attacker: MqttClient, victimId: string, tally: Tally): Promise<void> {
+  // MQTT 5 PUBACK/SUBACK carry the broker's "not authorized" (0x87) for each refused request.
+  for (const kind of ['events', 'status', 'ack'] as const) {
+    const refused = await attacker.publishAsync(topicFor({ gatewayId: victimId, site: SITE }, kind), 'forged', { qos: 1 }).then(
+      () => false,
+      () => true,
+    );
+    tally.record(`publish to another gateway's ${kind}`, !refused);
+  }
+  for (const filter of [topicFor({ gatewayId: victimId, site: SITE }, 'ack'), 'gw/#', '#']) {
+    // mqtt.js rejects when the SUBACK carries a failure code.
+    const granted = await attacker.subscribeAsync(filter, { qos: 1 }).then((g) => g.some((s) => s.qos < 128), () => false);
+    tally.record(`subscribe ${filter}`, granted);
+  }
 }
 
 function gatewayClient(credential: { username: string; password: string }, clientId = credential.username): Promise<MqttClient> {
@@ -121,18 +140,7 @@ test('Mosquitto refuses anonymous clients, foreign client ids and topics outside
   const attacker = await gatewayClient(a);
   try {
     // MQTT 5 PUBACK/SUBACK carry the broker's "not authorized" (0x87) for each refused request.
-    for (const kind of ['events', 'status', 'ack'] as const) {
-      const refused = await attacker.publishAsync(topicFor({ gatewayId: 'gw-mq-b', site: SITE }, kind), 'forged', { qos: 1 }).then(
-        () => false,
-        () => true,
-      );
-      tally.record(`publish to another gateway's ${kind}`, !refused);
-    }
-    for (const filter of [topicFor({ gatewayId: 'gw-mq-b', site: SITE }, 'ack'), 'gw/#', '#']) {
-      // mqtt.js rejects when the SUBACK carries a failure code.
-      const granted = await attacker.subscribeAsync(filter, { qos: 1 }).then((g) => g.some((s) => s.qos < 128), () => false);
-      tally.record(`subscribe ${filter}`, granted);
-    }
+    await topicAttacks(attacker, 'gw-mq-b', tally);
   } finally {
     await attacker.endAsync(true);
   }
@@ -166,4 +174,25 @@ test('rotation reaches Mosquitto: the old session is closed, the old secret refu
   tally.record('old secret after rotation', (await tryConnect(tlsUrl, { ...credential, clientId: credential.username, ca })).accepted);
   tally.assertNoneAccepted();
   await waitFor('new secret accepted', async () => ((await tryConnect(tlsUrl, { username: 'gw-mq-rot', password: rotated.secret, clientId: 'gw-mq-rot', ca })).accepted ? true : undefined));
+});
+
+test('planted regression: a gateway role widened to gw/# (through dynsec, not the cloud) lets the same attacks through', { skip }, async () => {
+  const attackerCredential = await enroll('gw-mq-wide');
+  await enroll('gw-mq-victim');
+  // The planted regression: the attacker's dynsec role gets wildcard topics, as a careless role would.
+  for (const acl of [['publishClientSend', 'gw/#'], ['subscribePattern', '#']] as const) {
+    const widened = spawnSync('mosquitto_ctrl', ['-h', '127.0.0.1', '-p', String(plainPort), '-u', ADMIN.username, '-P', ADMIN.password, 'dynsec', 'addRoleACL', 'gw:gw-mq-wide', acl[0], acl[1], 'allow', '5'], { encoding: 'utf8' });
+    assert.equal(widened.status, 0, widened.stderr);
+  }
+  const attacker = await waitFor('wide gateway usable', async () => gatewayClient(attackerCredential).catch(() => undefined));
+  const tally = new Tally();
+  try {
+    await topicAttacks(attacker, 'gw-mq-victim', tally);
+  } finally {
+    await attacker.endAsync(true);
+  }
+  const summary = tally.summary();
+  for (const attack of ["publish to another gateway's events", 'subscribe gw/#']) {
+    assert.ok((summary[attack]?.accepted ?? 0) > 0, `${attack} should be accepted with the role widened: ${JSON.stringify(summary)}`);
+  }
 });

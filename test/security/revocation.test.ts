@@ -114,3 +114,28 @@ test('`gridwatch-cloud gateway rotate|disable|enable|remove` from another proces
   assert.match(again.stderr, /gateway enable: gatewayId: gw-cli-rot not found/);
   tally.assertNoneAccepted();
 });
+
+test('planted regression: a replica that does not follow the change feed keeps the rotated session open', async () => {
+  const { startBrokerRig } = await import('./support.ts');
+  // Two bare brokers on the same database: one follows gateway changes, the other is the planted
+  // regression (BrokerRigOptions.changes = false, i.e. BrokerOptions.changes absent).
+  const following = await startBrokerRig({ databaseUrl: db.url });
+  const deaf = await startBrokerRig({ databaseUrl: db.url, changes: false });
+  try {
+    const gw = { gatewayId: 'gw-rot-planted', site: 'site-r', secret: 'rotation-planted-secret' };
+    await one.gateways.addGateway(gw);
+    const login = { clientId: gw.gatewayId, username: gw.gatewayId, password: gw.secret };
+    const [guarded, exposed] = await Promise.all([connectAs(following.url, login), connectAs(deaf.url, login)]);
+    await two.gateways.rotate(gw.gatewayId);
+    await within(REVOKE_WITHIN_MS, 'the following replica closes its session', closed(guarded));
+    // Both heard of the rotation at the same time; only the one without the feed kept its session.
+    const tally = new Tally();
+    tally.record('old session kept open', exposed.connected);
+    assert.throws(() => tally.assertNoneAccepted(), /old session kept open: 1 of 1 attempts accepted/);
+    await exposed.endAsync(true);
+    await guarded.endAsync(true);
+  } finally {
+    await following.stop();
+    await deaf.stop();
+  }
+});

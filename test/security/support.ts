@@ -8,6 +8,13 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import type { MqttLimits } from '@gridwatch/protocol';
+import { pino } from 'pino';
+import { EmbeddedBroker, type BrokerRules } from '../../cloud/src/broker/broker.ts';
+import { GatewayChangeFeed } from '../../cloud/src/gateways/change-feed.ts';
+import { GatewayRegistry } from '../../cloud/src/gateways/registry.ts';
+import { CloudMetrics } from '../../cloud/src/metrics.ts';
+import { openStore } from '../../cloud/src/store/open.ts';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
 export const CLOUD_MAIN = join(ROOT, 'cloud/src/main.ts');
@@ -128,6 +135,46 @@ export async function spawnCloud(args: string[], env: NodeJS.ProcessEnv = {}): P
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       await exited;
+    },
+  };
+}
+
+/** One embedded broker on its own registry and store, for cases that switch a broker rule off. */
+export interface BrokerRig {
+  broker: EmbeddedBroker;
+  registry: GatewayRegistry;
+  url: string;
+  stop(): Promise<void>;
+}
+
+export interface BrokerRigOptions {
+  /** The broker's test seam (BrokerOptions.rules): a rule switched off for a planted regression. */
+  rules?: Partial<BrokerRules>;
+  /** PostgreSQL to share with another rig (replicas); absent = PGlite in memory. */
+  databaseUrl?: string;
+  /** Listen for gateway changes (revocation); false = the planted "no revocation" broker. */
+  changes?: boolean;
+  /** Pre-authentication limits (BrokerOptions.limits); a planted regression raises one out of reach. */
+  limits?: Partial<MqttLimits>;
+}
+
+export async function startBrokerRig(options: BrokerRigOptions = {}): Promise<BrokerRig> {
+  const log = pino({ level: 'silent' });
+  const store = await openStore({ databaseUrl: options.databaseUrl ?? null, dataDir: 'memory://' }, log);
+  const registry = new GatewayRegistry(store);
+  await registry.prepare();
+  const changes = options.changes === false ? null : new GatewayChangeFeed({ store, databaseUrl: options.databaseUrl ?? null, registry, log });
+  await changes?.start();
+  const broker = new EmbeddedBroker({ host: '127.0.0.1', port: 0, registry, metrics: new CloudMetrics(), log, changes, limits: options.limits ?? {}, ...(options.rules ? { rules: options.rules } : {}) });
+  await broker.start();
+  return {
+    broker,
+    registry,
+    url: `mqtt://127.0.0.1:${broker.port}`,
+    stop: async () => {
+      await broker.stop();
+      await changes?.stop();
+      await store.close();
     },
   };
 }

@@ -1,16 +1,17 @@
 // The cloud's express app: the declared API routes (routes/index.ts), the static console, a JSON
 // 404 under /api and the one error handler. Everything route-specific lives in routes/.
-import { fileURLToPath } from 'node:url';
 import express from 'express';
 import helmet from 'helmet';
 import type { ApiDeps, ApiRoute } from './deps.ts';
 import { errorHandler, mountRoutes } from './mount.ts';
 import { ROUTES } from './routes/index.ts';
+import { CONSOLE_DIR } from '../console/bundle.ts';
+import { mapTileOrigin } from '../config.ts';
 
 export { EMQX_SECRET_HEADER, type Principal } from './principal.ts';
 export type { ApiDeps as AppOptions } from './deps.ts';
 
-export const CONSOLE_DIR = fileURLToPath(new URL('../console/public/', import.meta.url));
+export { CONSOLE_DIR };
 
 export function createApp(deps: ApiDeps, routes: readonly ApiRoute[] = ROUTES): express.Express {
   const app = express();
@@ -18,11 +19,13 @@ export function createApp(deps: ApiDeps, routes: readonly ApiRoute[] = ROUTES): 
   // Security headers and a CSP for the console (issue 11): scripts, styles and connections only
   // from this origin (socket.io included), no framing, no inline code. HSTS only when the console
   // is served over HTTPS (secureCookies), else a plain-HTTP demo would pin browsers to HTTPS.
+  // Images also from the map's tile server (map.tiles), the one outside origin the console loads.
+  const tileOrigin = mapTileOrigin(deps.config.mapTiles);
   app.use(
     helmet({
       contentSecurityPolicy: {
         useDefaults: true,
-        directives: { defaultSrc: ["'self'"], scriptSrc: ["'self'"], styleSrc: ["'self'"], connectSrc: ["'self'"], imgSrc: ["'self'", 'data:'], frameAncestors: ["'none'"], upgradeInsecureRequests: null },
+        directives: { defaultSrc: ["'self'"], scriptSrc: ["'self'"], styleSrc: ["'self'"], connectSrc: ["'self'"], imgSrc: ["'self'", 'data:', ...(tileOrigin ? [tileOrigin] : [])], frameAncestors: ["'none'"], upgradeInsecureRequests: null },
       },
       strictTransportSecurity: deps.config.secureCookies,
     }),

@@ -55,6 +55,17 @@ const EpochMs = Type.Integer({ description: 'epoch milliseconds' });
 
 export const ErrorBody = Type.Object({ error: Type.String({ description: 'Starts with the offending field (or authorization/session)' }) }, { $id: 'Error' });
 
+/** Schema keyword of a query parameter that may be repeated (?level=1&level=2); the values arrive comma-joined. */
+export const LIST = 'x-list';
+
+/** A comma-separated (or repeated) query list whose items match `item` (a regular expression source). */
+export function commaList(item: string, options: { description?: string } = {}): TString {
+  return withErrorText(Type.String({ pattern: `^${item}(,${item})*$`, maxLength: 200, [LIST]: true, ...options }), 'expected a comma-separated list');
+}
+
+/** Parameters of a server code (`{name}` placeholders of its label). */
+export const CodeParamsSchema = Type.Record(Type.String(), Type.Union([Type.String(), Type.Number()]), { description: 'Parameters filling the code’s label placeholders' });
+
 export const IncidentSchema = Type.Object(
   {
     id: Type.Integer(),
@@ -68,7 +79,9 @@ export const IncidentSchema = Type.Object(
     status: oneOf(INCIDENT_STATUSES),
     alarmState: oneOf(['active', 'returned'] as const, { description: "ISA-18.2 alarm state: 'returned' once every device is back to normal (with an open status before acknowledged: returned, unacknowledged)" }),
     open: Type.Boolean(),
-    reason: Type.String(),
+    reason: Type.String({ description: 'English, for logs; staff read reasonCode with reasonParams' }),
+    reasonCode: Type.String({ description: 'Why the incident exists, as a code: label `reason.<code>` in the console’s codes.json' }),
+    reasonParams: CodeParamsSchema,
     addressId: Nullable(Type.String()),
     addressText: Nullable(Type.String({ description: 'Postal text of the address, e.g. 罗湖区东晓街道水贝二路12号' })),
     placeName: Nullable(Type.String({ description: 'Shop or household at the address' })),
@@ -92,6 +105,8 @@ export const IncidentSchema = Type.Object(
     lane: oneOf(['emergency', 'maintenance'] as const, { description: 'Emergency board, or the installer/property unit maintenance queue (faults, tamper, low battery, offline)' }),
     memberCount: Type.Integer({ description: 'Incidents folded into this one; list them with ?groupId=<id>' }),
     verification: Nullable(oneOf(['pre_alarm', 'confirmed', 'unconfirmed'] as const, { description: "Smoke verification: 'pre_alarm' (预警) not dispatched yet; 'unconfirmed' cleared before verification (counts as a false alarm); null = dispatched at once" })),
+    shelvedUntil: Nullable(Type.String({ format: 'date-time', description: 'Shelved (搁置, ISA-18.2) until this time: off the board, deadlines paused; null = not shelved' })),
+    shelvedReason: Type.String({ description: 'Why it was shelved; empty when not shelved' }),
     occurrences: Type.Integer(),
     firstEventId: Type.String(),
     raisedEdgeTime: EpochMs,
@@ -121,11 +136,14 @@ export const AuditEntrySchema = Type.Object(
     id: Type.Integer(),
     at: EpochMs,
     actor: Type.String(),
+    actorName: Type.String({ description: 'The display name of a user actor; empty for the system, gateways and consumers' }),
     source: Type.String(),
     action: Type.String(),
     fromStatus: Nullable(Type.String()),
     toStatus: Nullable(Type.String()),
-    note: Type.String(),
+    note: Type.String({ description: 'A staff member’s words, or the English of a system note' }),
+    noteCode: Nullable(Type.String({ description: 'System notes: label `audit.<code>` in codes.json; null for a staff member’s own words' })),
+    noteParams: CodeParamsSchema,
     deadlineId: Nullable(Type.Integer()),
   },
   { $id: 'AuditEntry' },
@@ -191,6 +209,10 @@ export const OverviewSchema = Type.Object(
     falseAlarmsByDevice: Type.Array(Type.Object({ gatewayId: Type.String(), deviceId: Type.String(), count: Type.Integer() })),
     offlineGateways: Type.Array(Type.Object({ gatewayId: Type.String(), site: Type.String(), lastSeenAt: Nullable(EpochMs) })),
     offlineDevices: Type.Array(Type.Object({ gatewayId: Type.String(), deviceId: Type.String(), since: EpochMs })),
+    telemetryDropped: Type.Object(
+      { lines: Type.Integer({ description: 'Lines the TSDB sink gave up on' }), messages: Type.Integer({ description: 'Messages the embedded broker dropped' }) },
+      { description: 'Telemetry dropped by policy since this cloud process started (all jurisdictions)' },
+    ),
   },
   { $id: 'Overview' },
 );

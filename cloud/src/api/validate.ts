@@ -5,7 +5,7 @@ import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import type { TSchema } from '@sinclair/typebox';
 import { badRequest } from './errors.ts';
-import { ERROR_TEXT, NON_BLANK } from './schemas.ts';
+import { ERROR_TEXT, LIST, NON_BLANK } from './schemas.ts';
 
 type Json = Record<string, unknown>;
 type SchemaNode = TSchema & { [ERROR_TEXT]?: string };
@@ -95,6 +95,11 @@ export class Validator {
     for (const [name, value] of Object.entries(raw)) {
       const schema = this.properties[name];
       if (!schema) continue;
+      // A list parameter may be repeated (?level=1&level=2) as well as comma-separated.
+      if (Array.isArray(value) && schema[LIST] === true && value.every((v) => typeof v === 'string')) {
+        out[name] = value.join(',');
+        continue;
+      }
       if (typeof value !== 'string') throw badRequest(`${name}: expected a single value`);
       const numeric = schema.type === 'integer' || schema.type === 'number';
       out[name] = numeric && /^-?\d+(\.\d+)?$/.test(value) ? Number(value) : value;

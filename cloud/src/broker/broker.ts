@@ -9,15 +9,16 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
-import { Aedes, type AuthenticateError, type Client } from 'aedes';
+import { Aedes, type AuthenticateError, type Client, type PublishPacket } from 'aedes';
 import type { Logger } from 'pino';
-import { DEFAULT_MQTT_LIMITS, MqttServerGuard, constantTimeEqual, randomSecret, type MqttLimits } from '@gridwatch/protocol';
+import { DEFAULT_MQTT_LIMITS, MqttServerGuard, constantTimeEqual, randomSecret, topicFor, type MqttLimits } from '@gridwatch/protocol';
 import type { GatewayChangeFeed } from '../gateways/change-feed.ts';
 import type { GatewayRegistry } from '../gateways/registry.ts';
 import type { CloudMetrics } from '../metrics.ts';
 import { SERVICE_CLIENT_PREFIX, clientIdAllowed, mayPublish, maySubscribe, type Identity } from './acl.ts';
 import { BrokerSecurityMetrics } from './security-metrics.ts';
 import { GatewaySessions } from './sessions.ts';
+import { TelemetryGate } from './telemetry-gate.ts';
 
 /** Cannot collide with a gateway id: ids must start with a letter or digit. */
 export const SERVICE_USERNAME = '_gridwatch-ingest';
@@ -57,6 +58,25 @@ export interface BrokerOptions {
   limits?: Partial<MqttLimits>;
   /** Rotation/disable notifications; absent = sessions are not revoked (single-process tests). */
   changes?: GatewayChangeFeed | null;
+  /**
+   * Test seam only (never set by the cloud's wiring): replaces an identity or topic rule of acl.ts
+   * so the attack suite can show its case fails with the rule off (test/security/README.md).
+   */
+  rules?: Partial<BrokerRules>;
+  /** Telemetry back-pressure (telemetry-gate.ts); defaults: window 4 messages, hold 20 s. */
+  telemetryGate?: { window: number; holdMs: number };
+}
+
+/** Small next to loopback TCP's socket buffers, and enough that ingest never waits for its next batch. */
+const TELEMETRY_WINDOW = 4;
+/** Below the edge's 30 s keepalive, so a held gateway is not taken for dead. */
+const TELEMETRY_HOLD_MS = 20_000;
+
+/** The identity-binding and topic rules the broker enforces (acl.ts). */
+export interface BrokerRules {
+  clientIdAllowed: typeof clientIdAllowed;
+  mayPublish: typeof mayPublish;
+  maySubscribe: typeof maySubscribe;
 }
 
 export class EmbeddedBroker {
@@ -68,6 +88,10 @@ export class EmbeddedBroker {
   private readonly security: BrokerSecurityMetrics;
   private readonly sessions: GatewaySessions;
   private readonly guard: MqttServerGuard;
+  private readonly rules: BrokerRules;
+  private readonly gate: TelemetryGate<Client>;
+  /** Payloads of telemetry the gate dropped: acknowledged to the gateway, forwarded to no one. */
+  private readonly droppedPayloads = new WeakSet<object>();
   private boundPort: number | null = null;
   private boundTlsPort: number | null = null;
   private readonly onChange = (gatewayId: string): void => this.recheck(() => this.sessions.recheck(gatewayId));
@@ -75,8 +99,15 @@ export class EmbeddedBroker {
 
   constructor(private readonly options: BrokerOptions) {
     this.limits = { ...DEFAULT_MQTT_LIMITS, ...options.limits };
+    this.rules = { clientIdAllowed, mayPublish, maySubscribe, ...options.rules };
     this.security = new BrokerSecurityMetrics(options.metrics.registry);
     this.sessions = new GatewaySessions(options.registry, this.security, options.log);
+    this.gate = new TelemetryGate<Client>({
+      window: options.telemetryGate?.window ?? TELEMETRY_WINDOW,
+      holdMs: options.telemetryGate?.holdMs ?? TELEMETRY_HOLD_MS,
+      registry: options.metrics.registry,
+      onDrop: (reason, messages) => options.log.warn({ reason, messages }, 'telemetry dropped by policy at the broker'),
+    });
     this.guard = new MqttServerGuard(this.limits, (limit, address, detail) => {
       this.security.limitClosed.inc({ limit });
       options.log.warn({ address, limit, detail }, 'mqtt connection closed by a limit');
@@ -128,6 +159,7 @@ export class EmbeddedBroker {
     this.options.changes?.off('resync', this.onResync);
     this.aedes = null;
     this.servers = [];
+    this.gate.close();
     // aedes.close() disconnects every client; the servers then have no sockets left to wait for.
     if (aedes) await new Promise<void>((resolve) => aedes.close(() => resolve()));
     await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
@@ -170,7 +202,7 @@ export class EmbeddedBroker {
       authorizePublish: (client, packet, done) => {
         // A null client is the broker itself (will messages are checked when the client publishes them).
         const identity = client ? this.identities.get(client) : undefined;
-        if (!client || (identity && mayPublish(identity, packet.topic))) return done(null);
+        if (!client || (identity && this.rules.mayPublish(identity, packet.topic))) return this.gated(client, identity, packet, done);
         metrics.aclDenied.inc({ action: 'publish' });
         log.warn({ clientId: client.id, identity, topic: packet.topic }, 'mqtt publish denied');
         // MQTT 3.1.1 has no negative PUBACK; aedes closes the connection (§3.3.5).
@@ -178,13 +210,15 @@ export class EmbeddedBroker {
       },
       authorizeSubscribe: (client, subscription, done) => {
         const identity = this.identities.get(client);
-        if (identity && maySubscribe(identity, subscription.topic)) return done(null, subscription);
+        if (identity && this.rules.maySubscribe(identity, subscription.topic)) return done(null, subscription);
         metrics.aclDenied.inc({ action: 'subscribe' });
         log.warn({ clientId: client.id, identity, topic: subscription.topic }, 'mqtt subscribe denied');
         // A null subscription makes aedes answer SUBACK 0x80 (failure, MQTT 3.1.1 §3.9.3).
         done(null, null);
       },
+      authorizeForward: (_client, packet) => (this.droppedPayloads.has(packet.payload as object) ? null : packet),
     });
+    this.watchTelemetryConsumers(aedes);
     aedes.on('client', () => metrics.mqttClients.inc());
     aedes.on('clientDisconnect', (client) => {
       metrics.mqttClients.dec();
@@ -193,6 +227,27 @@ export class EmbeddedBroker {
     });
     aedes.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'mqtt client error'));
     return aedes;
+  }
+
+  /** A gateway's QoS 1 telemetry waits for room at ingest (telemetry-gate.ts); everything else passes at once. */
+  private gated(client: Client | null, identity: Identity | undefined, packet: PublishPacket, done: (error?: Error | null) => void): void {
+    if (!client || identity?.kind !== 'gateway' || packet.qos !== 1 || packet.topic !== topicFor(identity, 'telemetry')) return done(null);
+    void this.gate.admit().then((admitted) => {
+      if (!admitted) this.droppedPayloads.add(packet.payload as object);
+      // A gateway that left while held: aedes cannot PUBACK and will not forward, so the slot is not used.
+      else if (!client.connected) this.gate.release();
+      done(null);
+    });
+  }
+
+  /** Ingest's telemetry client (a service subscription to telemetry at QoS 1) holds the gate's slots; its PUBACKs free them. */
+  private watchTelemetryConsumers(aedes: Aedes): void {
+    aedes.on('subscribe', (subscriptions, client) => {
+      if (this.identities.get(client)?.kind !== 'service') return;
+      if (subscriptions.some((s) => s.qos >= 1 && s.topic.endsWith('/telemetry'))) this.gate.addConsumer(client);
+    });
+    aedes.on('ack', (_packet, client) => this.gate.acked(client));
+    aedes.on('clientDisconnect', (client) => this.gate.removeConsumer(client));
   }
 
   private refuse(client: Client, username: string | undefined, err: unknown): AuthenticateError {
@@ -216,12 +271,12 @@ export class EmbeddedBroker {
     if (!username || !password) throw new RefusedError('missing username or password', NOT_AUTHORIZED, 'no_credentials');
     if (username === SERVICE_USERNAME) {
       if (!constantTimeEqual(password, this.serviceSecret)) throw new RefusedError('bad service credentials', BAD_USERNAME_OR_PASSWORD, 'bad_credentials');
-      if (!clientIdAllowed('service', username, client.id)) throw new RefusedError(`client id: must start with ${SERVICE_CLIENT_PREFIX}`, IDENTIFIER_REJECTED, 'client_id');
+      if (!this.rules.clientIdAllowed('service', username, client.id)) throw new RefusedError(`client id: must start with ${SERVICE_CLIENT_PREFIX}`, IDENTIFIER_REJECTED, 'client_id');
       return { kind: 'service', name: 'ingest' };
     }
     // Identity binding: the client id is exactly the gateway id (checked before the secret, so a
     // mismatch costs nothing and never reaches the session table).
-    if (!clientIdAllowed('gateway', username, client.id)) throw new RefusedError(`client id: must be the gateway id (${username})`, IDENTIFIER_REJECTED, 'client_id');
+    if (!this.rules.clientIdAllowed('gateway', username, client.id)) throw new RefusedError(`client id: must be the gateway id (${username})`, IDENTIFIER_REJECTED, 'client_id');
     const login = await this.options.registry.verify(username, password.toString('utf8'));
     if (!login) throw new RefusedError('bad gateway credentials', BAD_USERNAME_OR_PASSWORD, 'bad_credentials');
     this.sessions.opened(client, login);

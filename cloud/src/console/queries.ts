@@ -3,13 +3,55 @@
 // for installers, the test events the commissioning CLI waits for.
 import { scopeFilter, type Located } from '../auth/scope.ts';
 import type { User } from '../auth/users.ts';
-import { listIncidents, type Incident, type IncidentQuery } from '../incidents/incident.ts';
+import { AUDIT_ACTOR_NAME, AUDIT_COLUMNS, AUDIT_USERS_JOIN, listIncidents, toAuditEntry, type AuditEntry, type AuditRow, type Incident, type IncidentQuery } from '../incidents/incident.ts';
 import { getAddress, route, type Address, type Unit } from '../routing/directory.ts';
 import type { Queryable, SqlParam } from '../store/store.ts';
 
+/** The board's filters and the history view's range (GET /api/v1/incidents); all optional, combined with AND. */
+export interface IncidentFilter {
+  /** Any of these levels (1 most urgent … 5). */
+  levels?: readonly number[];
+  alarmType?: string;
+  grid?: string;
+  /** Search text: the address's text, its place name (shop, household) or the device id contain it. */
+  q?: string;
+  /** raised_at range, epoch ms, from inclusive, to exclusive; closed incidents included (history). */
+  from?: number;
+  to?: number;
+  /** Only incidents shelved now (搁置). */
+  shelved?: boolean;
+}
+
+/** A LIKE pattern matching `text` literally anywhere: \, % and _ are escaped (ESCAPE '\'). */
+export function containsPattern(text: string): string {
+  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+/** SQL conditions of a filter, each value a parameter pushed onto `params`. */
+export function filterConditions(filter: IncidentFilter, params: SqlParam[]): string[] {
+  const where: string[] = [];
+  const param = (value: SqlParam): string => {
+    params.push(value);
+    return `$${params.length}`;
+  };
+  if (filter.levels && filter.levels.length > 0) where.push(`level = ANY(${param(`{${filter.levels.map((l) => Math.trunc(l)).join(',')}}`)}::int[])`);
+  if (filter.alarmType) where.push(`alarm_type = ${param(filter.alarmType)}`);
+  if (filter.grid) where.push(`grid = ${param(filter.grid)}`);
+  if (filter.q) {
+    const p = param(containsPattern(filter.q));
+    where.push(
+      `(device_id ILIKE ${p} ESCAPE '\\' OR EXISTS (SELECT 1 FROM addresses a WHERE a.address_id = incidents.address_id AND (a.address_text ILIKE ${p} ESCAPE '\\' OR a.place_name ILIKE ${p} ESCAPE '\\')))`,
+    );
+  }
+  if (filter.from !== undefined) where.push(`raised_at >= to_timestamp(${param(filter.from)}::double precision / 1000)`);
+  if (filter.to !== undefined) where.push(`raised_at < to_timestamp(${param(filter.to)}::double precision / 1000)`);
+  if (filter.shelved) where.push('shelved_until IS NOT NULL');
+  return where;
+}
+
 /** The incidents a user may see (all of them for an anonymous caller in open-access mode), newest first. */
-export async function listIncidentsFor(db: Queryable, user: User | null, query: IncidentQuery): Promise<Incident[]> {
-  return listIncidents(db, query, user ? (params) => scopeFilter(user, params) : undefined);
+export async function listIncidentsFor(db: Queryable, user: User | null, query: IncidentQuery, filter: IncidentFilter = {}): Promise<Incident[]> {
+  return listIncidents(db, query, (params) => [user ? scopeFilter(user, params) : 'true', ...filterConditions(filter, params)].join(' AND '));
 }
 
 type Time = Date | string;
@@ -96,12 +138,14 @@ export interface Overview {
   falseAlarmsByDevice: { gatewayId: string; deviceId: string; count: number }[];
   offlineGateways: { gatewayId: string; site: string; lastSeenAt: number | null }[];
   offlineDevices: { gatewayId: string; deviceId: string; since: number }[];
+  /** Telemetry dropped by policy since this process started, not scoped (telemetry/dropped.ts); the route adds it. */
+  telemetryDropped: { lines: number; messages: number };
 }
 
 /** The district's figure to beat for level-1 acknowledgement within 5 minutes. */
 export const LEVEL1_ACK_TARGET = 0.93;
 
-export async function overview(db: Queryable, user: User | null, sinceDays = 30): Promise<Overview> {
+export async function overview(db: Queryable, user: User | null, sinceDays = 30): Promise<Omit<Overview, 'telemetryDropped'>> {
   const params: SqlParam[] = [sinceDays];
   const scope = user ? scopeFilter(user, params) : 'true';
   const base = `FROM incidents WHERE raised_at > now() - make_interval(days => $1::int) AND status <> 'test' AND ${scope}`;
@@ -204,4 +248,108 @@ export async function testEvents(db: Queryable, filter: { gatewayId: string; dev
     });
   }
   return out;
+}
+
+/** Wall-clock shift starts ("HH:MM") in a time zone: 08:00 and 20:00 Asia/Shanghai unless configured. */
+export interface ShiftClock {
+  starts: readonly string[];
+  timeZone: string;
+}
+
+/** Offset of `timeZone` from UTC at instant `t`, in ms (Intl only: no tz database of our own). */
+function zoneOffsetMs(t: number, timeZone: string): number {
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' })
+      .formatToParts(new Date(t))
+      .map((p) => [p.type, Number(p.value)]),
+  ) as Record<string, number>;
+  const wall = Date.UTC(parts.year as number, (parts.month as number) - 1, parts.day, parts.hour, parts.minute, parts.second);
+  return wall - Math.floor(t / 1000) * 1000;
+}
+
+/** The latest shift start at or before `now`. */
+export function shiftStart(now: number, clock: ShiftClock): number {
+  const offset = zoneOffsetMs(now, clock.timeZone);
+  const local = new Date(now + offset);
+  let best = -Infinity;
+  for (const back of [0, 1]) {
+    for (const start of clock.starts) {
+      const [h, m] = start.split(':').map(Number) as [number, number];
+      const wall = Date.UTC(local.getUTCFullYear(), local.getUTCMonth(), local.getUTCDate() - back, h, m);
+      const at = wall - zoneOffsetMs(wall - offset, clock.timeZone);
+      if (at <= now && at > best) best = at;
+    }
+  }
+  return best;
+}
+
+export interface HandoverAuditEntry extends AuditEntry {
+  incidentId: number;
+}
+
+export interface Handover {
+  /** ISO-8601: the start of the period summarised (the shift start unless asked otherwise). */
+  since: string;
+  /** Open incidents on the board (not folded into a group), shelved ones included, newest first. */
+  open: Incident[];
+  /** Open incidents that missed a deadline (fired) or whose pending deadline is past due. */
+  overdue: Incident[];
+  happened: { raised: number; resolved: number; falseAlarms: number; escalations: number; byType: { type: string; count: number }[] };
+  /** Audit rows since, newest first, at most 200. */
+  audit: HandoverAuditEntry[];
+}
+
+const HANDOVER_AUDIT_LIMIT = 200;
+const HANDOVER_LIST_LIMIT = 500;
+
+/** The shift handover summary of the community office, in the caller's jurisdictions. */
+export async function handover(db: Queryable, user: User | null, since: number): Promise<Handover> {
+  const scoped = (params: SqlParam[], alias = ''): string => (user ? scopeFilter(user, params, alias) : 'true');
+  const open = await listIncidents(db, { limit: HANDOVER_LIST_LIMIT }, (params) => `${scoped(params)} AND open AND group_id IS NULL`);
+  const overdue = await listIncidents(
+    db,
+    { limit: HANDOVER_LIST_LIMIT },
+    (params) =>
+      `${scoped(params)} AND open AND EXISTS (SELECT 1 FROM deadlines d WHERE d.incident_id = incidents.id
+         AND (d.fired_at IS NOT NULL OR (d.cancelled_at IS NULL AND d.paused_at IS NULL AND d.due_at < now())))`,
+  );
+  const params: SqlParam[] = [since];
+  const scope = scoped(params, 'i.');
+  const n = (v: string | number | undefined): number => Number(v ?? 0);
+  const raised = await db.query<{ alarm_type: string; n: string | number }>(
+    `SELECT alarm_type, count(*) AS n FROM incidents i WHERE raised_at >= to_timestamp($1::double precision / 1000) AND status <> 'test' AND kind <> 'flood' AND ${scope}
+     GROUP BY alarm_type ORDER BY n DESC, alarm_type`,
+    params,
+  );
+  const acted = await db.query<{ resolved: string | number; false_alarms: string | number; escalations: string | number }>(
+    `SELECT count(DISTINCT x.incident_id) FILTER (WHERE x.action = 'resolve') AS resolved,
+       count(DISTINCT x.incident_id) FILTER (WHERE x.action = 'false_alarm') AS false_alarms,
+       count(*) FILTER (WHERE x.action = 'escalate') AS escalations
+     FROM incident_audit x JOIN incidents i ON i.id = x.incident_id WHERE x.at >= to_timestamp($1::double precision / 1000) AND ${scope}`,
+    params,
+  );
+  return {
+    since: new Date(since).toISOString(),
+    open,
+    overdue,
+    happened: {
+      raised: raised.reduce((sum, r) => sum + n(r.n), 0),
+      resolved: n(acted[0]?.resolved),
+      falseAlarms: n(acted[0]?.false_alarms),
+      escalations: n(acted[0]?.escalations),
+      byType: raised.map((r) => ({ type: r.alarm_type, count: n(r.n) })),
+    },
+    audit: await auditSince(db, params, scope),
+  };
+}
+
+async function auditSince(db: Queryable, params: SqlParam[], scope: string): Promise<HandoverAuditEntry[]> {
+  const columns = AUDIT_COLUMNS.split(', ').map((c) => `a.${c}`).join(', ');
+  const rows = await db.query<AuditRow & { incident_id: string | number }>(
+    `SELECT ${columns}, ${AUDIT_ACTOR_NAME}, a.incident_id FROM incident_audit a JOIN incidents i ON i.id = a.incident_id ${AUDIT_USERS_JOIN}
+     WHERE a.at >= to_timestamp($1::double precision / 1000) AND ${scope}
+     ORDER BY a.at DESC, a.id DESC LIMIT ${HANDOVER_AUDIT_LIMIT}`,
+    params,
+  );
+  return rows.map((r) => ({ ...toAuditEntry(r), incidentId: Number(r.incident_id) }));
 }

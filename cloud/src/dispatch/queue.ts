@@ -14,6 +14,8 @@ export type MessageKind = 'dispatch' | 'escalation' | 'update';
 export interface QueuedIncident {
   id: number;
   unitId: string | null;
+  /** 'maintenance' (faults, tamper, battery, offline): not for the dispatch centre's emergency queue. */
+  lane?: string;
 }
 
 /** The part of a caller's post-commit outcome the queue reports into. */
@@ -69,16 +71,29 @@ function toMessage(row: MessageRow): DispatchMessage {
   };
 }
 
-/** Queues the incident for every consumer following its unit (or '*'), inside the caller's transaction. */
+/**
+ * Queues the incident for every consumer following its unit (or '*'), inside the caller's
+ * transaction. Maintenance-lane incidents go only to consumers naming the unit: a '*' consumer is
+ * the dispatch centre's emergency queue, and a low battery is not an emergency (issue 17).
+ */
 export async function enqueueDispatch(tx: Queryable, incident: QueuedIncident, kind: MessageKind, outcome: QueueSignal): Promise<void> {
   const rows = await tx.query<{ id: string }>(
     `INSERT INTO dispatch_messages (consumer_id, incident_id, kind, unit_id, payload)
      SELECT id, $1, $2, $3, $4::text::jsonb FROM dispatch_consumers
-     WHERE '*' = ANY(units) OR ($3::text IS NOT NULL AND $3::text = ANY(units))
+     WHERE ('*' = ANY(units) AND NOT $5::boolean) OR ($3::text IS NOT NULL AND $3::text = ANY(units))
      RETURNING id`,
-    [incident.id, kind, incident.unitId, JSON.stringify(incident)],
+    [incident.id, kind, incident.unitId, JSON.stringify(incident), incident.lane === 'maintenance'],
   );
   if (rows.length > 0) outcome.queued = true;
+}
+
+/** Withdraws the incident's messages to `unitId` not yet handed out (state 'cancelled'), e.g. after a reassignment. */
+export async function withdrawPending(tx: Queryable, incidentId: number, unitId: string, why: string): Promise<number> {
+  const rows = await tx.query<{ id: string }>(
+    `UPDATE dispatch_messages SET state = 'cancelled', last_error = $3 WHERE incident_id = $1 AND unit_id = $2 AND state = 'ready' RETURNING id`,
+    [incidentId, unitId, why.slice(0, 1024)],
+  );
+  return rows.length;
 }
 
 /** Leases up to `max` deliverable messages of one consumer: ready ones and ones whose lease ran out. */

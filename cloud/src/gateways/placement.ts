@@ -1,9 +1,11 @@
 // The cloud owns device placement (issue 11, item 3): which devices a gateway has, at which address,
 // and which communities it may serve. An event is routed by the address on record, never by the
-// edge's claim alone. Once a gateway has allowed communities (set by an admin, or learned from the
-// admin's first device placements) an event naming an address outside them, an address other than
-// the one on record, or no address for an unplaced device is refused by id (PlacementRefused, which the incident logic turns into a rejection).
-// A gateway with no allowed communities keeps the old trust-the-edge behaviour, logged once per
+// edge's claim alone. Allowed communities come from the admin API / CLI, from the admin's device
+// placements and from the enrollment token the gateway redeemed. Once a gateway has any, an event
+// naming an address outside them, an address other than the one on record, or no address for an
+// unplaced device is refused by id (PlacementRefused, which the incident logic turns into a
+// rejection). A gateway with none is refused too when placement is required (requirePlacement,
+// default off loopback); otherwise it keeps the old trust-the-edge behaviour, logged once per
 // process, so existing installs keep routing until an admin places them (docs/DESIGN.md, Security).
 import type { AlarmEvent } from '@gridwatch/protocol';
 import { pino, type Logger } from 'pino';
@@ -26,8 +28,16 @@ export interface GatewayPlacement {
   devices: DevicePlacement[];
 }
 
-/** When set, the check is skipped: only the attack suite sets it, to show its case can fail. */
+/** Test seam only: when set, the check is skipped; the attack suite sets it to show its case can fail. */
 export const placementTestHooks = { bypass: false };
+
+/** How strict placement is (engine options, from the configuration). */
+export interface PlacementPolicy {
+  /** Refuse events of a gateway with no allowed community instead of trusting the edge. */
+  require: boolean;
+}
+
+export const LENIENT_PLACEMENT: PlacementPolicy = { require: false };
 
 // The cloud hands its own logger in at start (usePlacementLog); a bare engine (tests, tools) warns.
 let log: Logger = pino({ name: 'gridwatch-cloud', level: 'warn' }).child({ component: 'placement' });
@@ -100,7 +110,7 @@ export class PlacementRefused extends Error {
   override readonly name = 'PlacementRefused';
   constructor(
     message: string,
-    readonly label: 'foreign_address' | 'unplaced_device',
+    readonly label: 'foreign_address' | 'unplaced_device' | 'unplaced_gateway',
   ) {
     super(message);
   }
@@ -110,10 +120,16 @@ export class PlacementRefused extends Error {
  * The address an event is routed to: the one on record for its device. A first event of an
  * unplaced device may place it if its address lies inside the gateway's allowed communities.
  */
-export async function resolvePlacement(tx: Queryable, gateway: GatewayRecord, event: AlarmEvent): Promise<Address | null> {
+export async function resolvePlacement(tx: Queryable, gateway: GatewayRecord, event: AlarmEvent, policy: PlacementPolicy = LENIENT_PLACEMENT): Promise<Address | null> {
   const rows = await tx.query<{ address_id: string | null }>('SELECT address_id FROM devices WHERE gateway_id = $1 AND device_id = $2', [gateway.gatewayId, event.deviceId]);
   const recorded = rows[0]?.address_id ?? null;
   const communities = placementTestHooks.bypass ? [] : await allowedCommunities(tx, gateway.gatewayId);
+  if (communities.length === 0 && policy.require && !placementTestHooks.bypass) {
+    throw new PlacementRefused(
+      `gatewayId: ${gateway.gatewayId} has no allowed community and placement is required; place it (POST /api/v1/gateways/${gateway.gatewayId}/placement, \`gridwatch-cloud gateway place\`, or an enrollment token with communities)`,
+      'unplaced_gateway',
+    );
+  }
   if (communities.length === 0) return trustEdge(tx, gateway, event, recorded);
   const claimed = event.addressId ?? null;
   if (recorded) {

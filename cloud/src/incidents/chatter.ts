@@ -10,6 +10,7 @@ import type { Queryable } from '../store/store.ts';
 import { audit, getIncident, INCIDENT_COLUMNS, toIncident, type Incident, type IncidentRow } from './incident.ts';
 import type { Outcome } from './outcome.ts';
 import type { AlarmRules } from './policy.ts';
+import { noteOf } from './reasons.ts';
 
 /** Raise episodes (a raise whose previous event of the source was a clear, or none) within the window, this one included. */
 export async function episodesInWindow(tx: Queryable, gatewayId: string, event: AlarmEvent, windowS: number): Promise<number> {
@@ -85,7 +86,7 @@ export async function reopenChattering(tx: Queryable, gateway: GatewayRecord, ev
   const actor = `gateway:${gateway.gatewayId}`;
   for (const id of folded) {
     await tx.query('UPDATE incidents SET group_id = $2, dispatchable = false, chattering = true, updated_at = now() WHERE id = $1', [id, survivor.id]);
-    await audit(tx, id, { actor, source: 'chattering', action: 'fold', note: `chattering source: folded into incident ${survivor.id}` });
+    await audit(tx, id, { actor, source: 'chattering', action: 'fold', ...noteOf('chatter_fold', { incident: survivor.id }) });
     outcome.touch((await getIncident(tx, id)) as Incident);
   }
   const incident = toIncident(rows[0] as IncidentRow);
@@ -95,7 +96,7 @@ export async function reopenChattering(tx: Queryable, gateway: GatewayRecord, ev
     action: 'chattering',
     from: 'cleared',
     to: incident.status,
-    note: `${event.deviceId} ${event.alarmType} chattering: occurrence ${incident.occurrences}, recorded, not dispatched again until quiet for ${rules.chatter.releaseS} s`,
+    ...noteOf('chatter_occurrence', { deviceId: event.deviceId, alarmType: event.alarmType, occurrences: incident.occurrences, releaseS: rules.chatter.releaseS }),
   });
   return outcome.touch(incident);
 }
@@ -104,6 +105,6 @@ export async function reopenChattering(tx: Queryable, gateway: GatewayRecord, ev
 export async function flagChattering(tx: Queryable, incident: Incident, event: AlarmEvent): Promise<Incident> {
   if (incident.chattering) return incident;
   const rows = await tx.query<IncidentRow>(`UPDATE incidents SET chattering = true, updated_at = now() WHERE id = $1 RETURNING ${INCIDENT_COLUMNS}`, [incident.id]);
-  await audit(tx, incident.id, { actor: 'system', source: 'chattering', action: 'chattering', from: incident.status, to: incident.status, note: `${event.deviceId} ${event.alarmType} chattering` });
+  await audit(tx, incident.id, { actor: 'system', source: 'chattering', action: 'chattering', from: incident.status, to: incident.status, ...noteOf('chatter_flagged', { deviceId: event.deviceId, alarmType: event.alarmType }) });
   return toIncident(rows[0] as IncidentRow);
 }

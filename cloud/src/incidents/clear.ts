@@ -9,6 +9,7 @@ import { ackRequired, DEFAULT_ACK_POLICY } from './ack-policy.ts';
 import { audit, getIncident, INCIDENT_COLUMNS, toIncident, type Incident, type IncidentRow } from './incident.ts';
 import { autoClear } from './lifecycle.ts';
 import type { EngineOptions, Outcome } from './outcome.ts';
+import { noteOf } from './reasons.ts';
 import { activeSources } from './source-order.ts';
 import { openIncidentOf } from './sources.ts';
 import { dismissPreAlarm } from './verification.ts';
@@ -25,7 +26,7 @@ export async function clear(tx: Queryable, gateway: GatewayRecord, event: AlarmE
   const incident = (await getIncident(tx, id, true)) as Incident;
   const actor = `gateway:${gateway.gatewayId}`;
   if ((await activeSources(tx, id)) > 0) {
-    await audit(tx, id, { actor, source: 'device', action: 'device_clear', from: incident.status, to: incident.status, note: `${event.deviceId} ${event.alarmType} cleared; other sources still in alarm` });
+    await audit(tx, id, { actor, source: 'device', action: 'device_clear', from: incident.status, to: incident.status, ...noteOf('member_clear', { deviceId: event.deviceId, alarmType: event.alarmType }) });
     return outcome.touch(incident);
   }
   if (incident.verification === 'pre_alarm') return dismissPreAlarm(tx, incident, actor, outcome);
@@ -42,9 +43,7 @@ export async function clear(tx: Queryable, gateway: GatewayRecord, event: AlarmE
     action: 'return',
     from: returned.status,
     to: returned.status,
-    note: awaiting
-      ? `${event.deviceId} back to normal: returned, unacknowledged; stays open until staff acknowledge it (ISA-18.2)`
-      : `${event.deviceId} back to normal; staff close the incident`,
+    ...noteOf(awaiting ? 'returned_unack' : 'returned_ack', { deviceId: event.deviceId }),
   });
   return outcome.touch(returned);
 }

@@ -10,6 +10,7 @@ import type { Queryable } from '../store/store.ts';
 import { audit, getIncident, INCIDENT_COLUMNS, toIncident, type Incident, type IncidentRow } from './incident.ts';
 import type { EngineOptions, Outcome } from './outcome.ts';
 import { rerouteAfterChange } from './reroute.ts';
+import { deviceReason, noteOf, type Note } from './reasons.ts';
 import { addSource, memberOf } from './sources.ts';
 import { confirmPreAlarm } from './verification.ts';
 
@@ -47,6 +48,11 @@ function joinedLevel(before: Incident, event: AlarmEvent, otherDevice: boolean):
   return otherDevice && before.deviceCount === 1 ? Math.max(1, level - 1) : level;
 }
 
+function joinedNote(event: AlarmEvent, address: Address | null, before: Incident, after: Incident): Note {
+  const joined = { deviceId: event.deviceId, alarmType: event.alarmType, level: event.level, devices: after.deviceCount, incidentType: after.alarmType, fromLevel: before.level, toLevel: after.level };
+  return address ? noteOf('device_joined_building', { ...joined, building: address.building ?? '' }) : noteOf('device_joined', joined);
+}
+
 export async function joinIncident(tx: Queryable, incidentId: number, input: JoinInput, options: EngineOptions, outcome: Outcome): Promise<Incident> {
   const { gateway, event, address, otherDevice } = input;
   const before = (await getIncident(tx, incidentId, true)) as Incident;
@@ -57,10 +63,11 @@ export async function joinIncident(tx: Queryable, incidentId: number, input: Joi
     `UPDATE incidents SET kind = CASE WHEN $2 THEN 'correlated' ELSE kind END,
        device_count = device_count + CASE WHEN $2 THEN 1 ELSE 0 END, occurrences = occurrences + 1,
        level = $3, alarm_type = CASE WHEN $4 THEN $5 ELSE alarm_type END, reason = CASE WHEN $4 THEN $6 ELSE reason END,
+       reason_code = CASE WHEN $4 THEN 'device_alarm' ELSE reason_code END, reason_params = CASE WHEN $4 THEN $8::text::jsonb ELSE reason_params END,
        members = CASE WHEN members @> $7::text::jsonb THEN members ELSE members || $7::text::jsonb END,
        cleared_at = NULL, updated_at = now()
      WHERE id = $1 RETURNING ${INCIDENT_COLUMNS}`,
-    [incidentId, otherDevice, joinedLevel(before, event, otherDevice), takesOver, event.alarmType, event.reason, member],
+    [incidentId, otherDevice, joinedLevel(before, event, otherDevice), takesOver, event.alarmType, event.reason, member, JSON.stringify(deviceReason(event).reasonParams)],
   );
   const after = toIncident(rows[0] as IncidentRow);
   await audit(tx, incidentId, {
@@ -69,11 +76,9 @@ export async function joinIncident(tx: Queryable, incidentId: number, input: Joi
     action: otherDevice ? 'correlate' : 'escalate_level',
     from: after.status,
     to: after.status,
-    note:
-      `${event.deviceId} (${event.alarmType}, level ${event.level})${address ? ` in building ${address.building}` : ''} joined` +
-      `; ${after.deviceCount} devices, ${after.alarmType} level ${before.level} → ${after.level}`,
+    ...joinedNote(event, address, before, after),
   });
   // A second detector confirms a pre-alarm (verification.ts): it is dispatched at the joined level.
-  if (otherDevice && after.verification === 'pre_alarm') return confirmPreAlarm(tx, after, `${event.deviceId} confirmed it`, options, outcome);
+  if (otherDevice && after.verification === 'pre_alarm') return confirmPreAlarm(tx, after, noteOf('pre_alarm_second_detector', { deviceId: event.deviceId }), options, outcome);
   return rerouteAfterChange(tx, before, after, options, outcome);
 }

@@ -14,6 +14,7 @@ import { autoClear, routeAndDispatch } from './lifecycle.ts';
 import type { EngineOptions, Outcome } from './outcome.ts';
 import { laneOf, typesOfLane, type AlarmLane } from './hazards.ts';
 import { rulesFor, type AlarmPolicy, type AlarmRules } from './policy.ts';
+import { noteOf, noteOfReason, reasonOf } from './reasons.ts';
 
 const NOTICE_TYPE: Record<AlarmLane, string> = { emergency: 'alarm_flood', maintenance: 'maintenance_flood' };
 
@@ -57,17 +58,18 @@ export async function floodNotice(tx: Queryable, input: FloodInput, options: Eng
     );
     return outcome.touch(toIncident(rows[0] as IncidentRow)).id;
   }
+  const reason = reasonOf('flood', { count: rules.flood.count, minutes: Math.round(rules.flood.windowS / 60), community: address.community ?? '' });
   const rows = await tx.query<IncidentRow>(
     `INSERT INTO incidents (kind, gateway_id, site, device_id, alarm_type, hazard, level, status, reason, address_id, first_event_id,
-       raised_edge_time, building, grid, community, street, district)
-     VALUES ('flood', $1, $2, $3, $11, $12, $4, 'raised', $5, NULL, $6, to_timestamp($7::double precision / 1000), NULL, NULL, $8, $9, $10)
+       raised_edge_time, building, grid, community, street, district, reason_code, reason_params)
+     VALUES ('flood', $1, $2, $3, $11, $12, $4, 'raised', $5, NULL, $6, to_timestamp($7::double precision / 1000), NULL, NULL, $8, $9, $10, $13, $14::text::jsonb)
      RETURNING ${INCIDENT_COLUMNS}`,
     [
       gateway.gatewayId,
       gateway.site,
       `community:${address.community}`,
       event.level,
-      `${rules.flood.count} or more alarms within ${Math.round(rules.flood.windowS / 60)} minutes in community ${address.community}`,
+      reason.reason,
       event.id,
       event.edgeTime,
       address.community,
@@ -75,10 +77,12 @@ export async function floodNotice(tx: Queryable, input: FloodInput, options: Eng
       address.district,
       NOTICE_TYPE[lane],
       lane === 'maintenance' ? 'maintenance' : 'system',
+      reason.reasonCode,
+      JSON.stringify(reason.reasonParams),
     ],
   );
   const notice = toIncident(rows[0] as IncidentRow);
-  await audit(tx, notice.id, { actor: 'system', source: 'flood', action: 'raise', to: 'raised', note: notice.reason });
+  await audit(tx, notice.id, { actor: 'system', source: 'flood', action: 'raise', to: 'raised', ...noteOfReason(reason) });
   await foldRecent(tx, notice, event, rules, outcome);
   // A flood is the community's matter: route from the community tier, not a single grid.
   return (await routeAndDispatch(tx, notice, options, outcome)).id;
@@ -98,7 +102,7 @@ async function foldRecent(tx: Queryable, notice: Incident, event: AlarmEvent, ru
   // Folded members stop escalating on their own: the notice's unit now answers for the burst.
   await tx.query('UPDATE deadlines SET cancelled_at = now() WHERE incident_id = ANY($1::bigint[]) AND fired_at IS NULL AND cancelled_at IS NULL', [ids]);
   for (const { id } of folded) {
-    await audit(tx, Number(id), { actor: 'system', source: 'flood', action: 'fold', note: `folded into flood notice ${notice.id} (raised before the threshold was crossed)` });
+    await audit(tx, Number(id), { actor: 'system', source: 'flood', action: 'fold', ...noteOf('flood_fold_retro', { notice: notice.id }) });
     outcome.touch((await getIncident(tx, Number(id))) as Incident);
   }
 }
@@ -119,7 +123,7 @@ export async function closeQuietFloods(tx: Queryable, nowMs: number, policy: Ala
     const lastMs = new Date(row.last_edge).getTime();
     if (nowMs - lastMs < quietS * 1000) continue;
     const notice = (await getIncident(tx, Number(row.id), true)) as Incident;
-    await audit(tx, notice.id, { actor: 'system', source: 'flood', action: 'flood_end', from: notice.status, to: notice.status, note: `no member alarmed for ${quietS} s: the flood is over` });
+    await audit(tx, notice.id, { actor: 'system', source: 'flood', action: 'flood_end', from: notice.status, to: notice.status, ...noteOf('flood_quiet', { quietS }) });
     closed.push(await autoClear(tx, notice, 'system', outcome));
   }
   return closed;

@@ -2,6 +2,7 @@
 // milliseconds, like every time on the wire contract.
 import type { Queryable, SqlParam } from '../store/store.ts';
 import { laneOf, typesOfLane, type AlarmLane } from './hazards.ts';
+import type { CodeParams } from './reasons.ts';
 
 /**
  * Lifecycle: raised → dispatched → acknowledged → on_site → resolved → closed, plus false_alarm and
@@ -43,7 +44,11 @@ export interface Incident {
   status: IncidentStatus;
   alarmState: AlarmState;
   open: boolean;
+  /** English, for logs and older callers; rendered from reasonCode and reasonParams (incidents/reasons.ts). */
   reason: string;
+  /** What staff read: the code's label (console/labels/codes.json `reason.<code>`) filled with the params. */
+  reasonCode: string;
+  reasonParams: CodeParams;
   addressId: string | null;
   /** The address book's text and place name for addressId (readable places); null without an address. */
   addressText: string | null;
@@ -74,6 +79,10 @@ export interface Incident {
   memberCount: number;
   /** Smoke verification: 'pre_alarm' (预警, not dispatched yet), 'confirmed', 'unconfirmed' (cleared before verification); null = dispatched at once. */
   verification: 'pre_alarm' | 'confirmed' | 'unconfirmed' | null;
+  /** Shelved (搁置) until this ISO-8601 time: off the board, deadlines paused; null = not shelved. */
+  shelvedUntil: string | null;
+  /** Why it was shelved ('' when not shelved). */
+  shelvedReason: string;
   occurrences: number;
   firstEventId: string;
   raisedEdgeTime: number;
@@ -100,6 +109,8 @@ export interface IncidentRow {
   status: IncidentStatus;
   open: boolean;
   reason: string;
+  reason_code?: string;
+  reason_params?: CodeParams | string;
   address_id: string | null;
   members: IncidentMember[] | string;
   building: string | null;
@@ -129,12 +140,14 @@ export interface IncidentRow {
   unit_name: string | null;
   member_count?: number | string;
   verification?: 'pre_alarm' | 'confirmed' | 'unconfirmed' | null;
+  shelved_until?: Time | null;
+  shelved_reason?: string;
 }
 
-export const INCIDENT_COLUMNS = `id, kind, gateway_id, site, device_id, alarm_type, hazard, level, status, open, reason, address_id, members,
+export const INCIDENT_COLUMNS = `id, kind, gateway_id, site, device_id, alarm_type, hazard, level, status, open, reason, reason_code, reason_params, address_id, members,
   building, grid, community, street, district, tier, unit_id, escalations, device_count, dispatchable, chattering, group_id,
   occurrences, first_event_id, raised_edge_time, raised_at, cleared_at, acknowledged_at, on_site_at, resolved_at, closed_at,
-  updated_at, verification,
+  updated_at, verification, shelved_until, shelved_reason,
   (SELECT a.address_text FROM addresses a WHERE a.address_id = incidents.address_id) AS address_text,
   (SELECT a.place_name FROM addresses a WHERE a.address_id = incidents.address_id) AS place_name,
   (SELECT u.name FROM units u WHERE u.id = incidents.unit_id) AS unit_name,
@@ -146,6 +159,13 @@ function ms(value: Time): number {
 
 function msOrNull(value: Time | null): number | null {
   return value === null ? null : ms(value);
+}
+
+/** Rows from before migration 012, or INSERTs that set no code, read as the plain text they hold. */
+function codedReason(row: IncidentRow): { reasonCode: string; reasonParams: CodeParams } {
+  const params = typeof row.reason_params === 'string' ? (JSON.parse(row.reason_params) as CodeParams) : (row.reason_params ?? {});
+  const code = row.reason_code ?? 'text';
+  return { reasonCode: code, reasonParams: code === 'text' && params.text === undefined ? { text: row.reason } : params };
 }
 
 export function toIncident(row: IncidentRow): Incident {
@@ -162,6 +182,7 @@ export function toIncident(row: IncidentRow): Incident {
     alarmState: row.cleared_at === null ? 'active' : 'returned',
     open: row.open,
     reason: row.reason,
+    ...codedReason(row),
     addressId: row.address_id,
     addressText: row.address_text ?? null,
     placeName: row.place_name ?? null,
@@ -182,6 +203,8 @@ export function toIncident(row: IncidentRow): Incident {
     lane: laneOf(row.alarm_type),
     memberCount: Number(row.member_count ?? 0),
     verification: row.verification ?? null,
+    shelvedUntil: row.shelved_until == null ? null : new Date(ms(row.shelved_until)).toISOString(),
+    shelvedReason: row.shelved_reason ?? '',
     occurrences: Number(row.occurrences),
     firstEventId: row.first_event_id,
     raisedEdgeTime: ms(row.raised_edge_time),
@@ -200,7 +223,7 @@ export interface IncidentQuery {
   unitId?: string;
   /** Only this lane's incidents (maintenance = the installer's queue). */
   lane?: AlarmLane;
-  /** The board: items not folded into a flood notice or a chattering incident. */
+  /** The board: items not folded into a flood notice or a chattering incident, and not shelved. */
   board?: boolean;
   /** Drill-down: the incidents folded into this one. */
   groupId?: number;
@@ -226,7 +249,7 @@ export async function listIncidents(db: Queryable, query: IncidentQuery, scope?:
     params.push(`{${typesOfLane('maintenance').join(',')}}`);
     where.push(`${query.lane === 'maintenance' ? '' : 'NOT '}alarm_type = ANY($${params.length}::text[])`);
   }
-  if (query.board) where.push('group_id IS NULL');
+  if (query.board) where.push('group_id IS NULL AND shelved_until IS NULL');
   if (query.groupId !== undefined) {
     params.push(query.groupId);
     where.push(`group_id = $${params.length}`);
@@ -249,37 +272,65 @@ export interface AuditEntry {
   id: number;
   at: number;
   actor: string;
+  /** The staff member's display name when the actor is a user ('' otherwise): the audit trail names people, not logins. */
+  actorName: string;
   source: string;
   action: string;
   fromStatus: string | null;
   toStatus: string | null;
   note: string;
+  /** System notes: the code (console/labels/codes.json `audit.<code>`) and its params; null for a staff member's own words. */
+  noteCode: string | null;
+  noteParams: CodeParams;
   deadlineId: number | null;
 }
 
-export async function auditTrail(db: Queryable, incidentId: number): Promise<AuditEntry[]> {
-  const rows = await db.query<{
-    id: string | number;
-    at: Time;
-    actor: string;
-    source: string;
-    action: string;
-    from_status: string | null;
-    to_status: string | null;
-    note: string;
-    deadline_id: string | number | null;
-  }>('SELECT id, at, actor, source, action, from_status, to_status, note, deadline_id FROM incident_audit WHERE incident_id = $1 ORDER BY id', [incidentId]);
-  return rows.map((r) => ({
+export interface AuditRow {
+  id: string | number;
+  at: Time;
+  actor: string;
+  source: string;
+  action: string;
+  from_status: string | null;
+  to_status: string | null;
+  note: string;
+  note_code: string | null;
+  note_params: CodeParams | string | null;
+  deadline_id: string | number | null;
+  actor_name?: string | null;
+}
+
+/** The columns toAuditEntry reads (prefix with an alias when joining). */
+export const AUDIT_COLUMNS = 'id, at, actor, source, action, from_status, to_status, note, note_code, note_params, deadline_id';
+
+/** With an audit table aliased `a`: the actor's display name, when the actor is a user. */
+export const AUDIT_USERS_JOIN = 'LEFT JOIN users u ON u.username = a.actor';
+export const AUDIT_ACTOR_NAME = "COALESCE(u.display_name, '') AS actor_name";
+
+export function toAuditEntry(r: AuditRow): AuditEntry {
+  return {
     id: Number(r.id),
     at: ms(r.at),
     actor: r.actor,
+    actorName: r.actor_name ?? '',
     source: r.source,
     action: r.action,
     fromStatus: r.from_status,
     toStatus: r.to_status,
     note: r.note,
+    noteCode: r.note_code,
+    noteParams: typeof r.note_params === 'string' ? (JSON.parse(r.note_params) as CodeParams) : (r.note_params ?? {}),
     deadlineId: r.deadline_id === null ? null : Number(r.deadline_id),
-  }));
+  };
+}
+
+export async function auditTrail(db: Queryable, incidentId: number): Promise<AuditEntry[]> {
+  const columns = AUDIT_COLUMNS.split(', ').map((c) => `a.${c}`).join(', ');
+  const rows = await db.query<AuditRow>(
+    `SELECT ${columns}, ${AUDIT_ACTOR_NAME} FROM incident_audit a ${AUDIT_USERS_JOIN} WHERE a.incident_id = $1 ORDER BY a.id`,
+    [incidentId],
+  );
+  return rows.map(toAuditEntry);
 }
 
 export interface AuditInput {
@@ -289,13 +340,16 @@ export interface AuditInput {
   from?: string | null;
   to?: string | null;
   note?: string;
+  /** Set by spreading noteOf(…) (incidents/reasons.ts) for system notes; staff notes have none. */
+  noteCode?: string | null;
+  noteParams?: CodeParams;
   deadlineId?: number | null;
 }
 
 export async function audit(tx: Queryable, incidentId: number, entry: AuditInput): Promise<void> {
   await tx.query(
-    `INSERT INTO incident_audit (incident_id, actor, source, action, from_status, to_status, note, deadline_id)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-    [incidentId, entry.actor, entry.source, entry.action, entry.from ?? null, entry.to ?? null, entry.note ?? '', entry.deadlineId ?? null],
+    `INSERT INTO incident_audit (incident_id, actor, source, action, from_status, to_status, note, deadline_id, note_code, note_params)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::text::jsonb)`,
+    [incidentId, entry.actor, entry.source, entry.action, entry.from ?? null, entry.to ?? null, entry.note ?? '', entry.deadlineId ?? null, entry.noteCode ?? null, JSON.stringify(entry.noteParams ?? {})],
   );
 }

@@ -1,5 +1,6 @@
 // What a transaction changed, for the side effects that must wait for its commit (socket.io,
 // MQTT per unit, webhook wake-up): nothing is announced that could still roll back.
+import type { PlacementPolicy } from '../gateways/placement.ts';
 import type { AckPolicy } from './ack-policy.ts';
 import type { AlarmPolicy } from './policy.ts';
 import type { Incident } from './incident.ts';
@@ -39,4 +40,11 @@ export interface EngineOptions {
   gatewaySupervision?: { holdOffS: number; restoreS: number };
   /** Alarm management policy (chattering, floods, correlation, lanes); DEFAULT_ALARM_POLICY when absent. */
   alarmPolicy?: AlarmPolicy;
+  /** How strict device placement is (gateways/placement.ts); lenient when absent. */
+  placement?: PlacementPolicy;
+  /**
+   * The rehearsal clock (epoch ms): deadlines of a raise start at this instant. A replay sets it to
+   * the scripted time, i.e. the event's time; absent (live) the database clock is used.
+   */
+  clock?: () => number;
 }

@@ -64,6 +64,14 @@ const LaneDeadlines = Type.Object(
   { additionalProperties: false },
 );
 
+const Shelving = Type.Object(
+  {
+    maxHours: Type.Number({ exclusiveMinimum: 0, maximum: 720, description: 'Longest a shelve may last (ISA-18.2 § 17: shelving is time-limited)' }),
+    levels: Type.Array(Type.Integer({ minimum: 1, maximum: 5 }), { uniqueItems: true, description: 'Levels that may be shelved; by default 3–5 (life-safety levels 1–2 may not be)' }),
+  },
+  { additionalProperties: false },
+);
+
 /** The policy file / `alarmPolicy` configuration section. */
 export const AlarmPolicyInput = Type.Object(
   {
@@ -73,9 +81,11 @@ export const AlarmPolicyInput = Type.Object(
     /** Keyed by community or district id; a community's entry wins over its district's. */
     areas: Type.Optional(Type.Record(Type.String({ minLength: 1, maxLength: 64 }), Overrides)),
     maintenanceDeadlines: Type.Optional(Type.Partial(LaneDeadlines)),
+    shelving: Type.Optional(Type.Partial(Shelving)),
   },
   { additionalProperties: false },
 );
+export type ShelvingPolicy = Static<typeof Shelving>;
 export type AlarmPolicyInput = Static<typeof AlarmPolicyInput>;
 export type AlarmRules = Static<typeof AlarmRulesSchema>;
 type PartialAlarmRules = Static<typeof PartialRules>;
@@ -88,6 +98,8 @@ export interface AlarmPolicy {
   areas: Record<string, { defaults?: PartialAlarmRules; types?: Record<string, PartialAlarmRules> }>;
   /** Deadlines of maintenance-lane incidents (every level): the installer's working time, not a dispatch. */
   maintenanceDeadlines: LaneDeadlineRow;
+  /** Shelving (搁置): how long at most, and which levels may be shelved at all. */
+  shelving: ShelvingPolicy;
 }
 
 export const DEFAULT_RULES: Readonly<AlarmRules> = Object.freeze({
@@ -103,6 +115,7 @@ export const DEFAULT_ALARM_POLICY: Readonly<AlarmPolicy> = Object.freeze({
   types: {},
   areas: {},
   maintenanceDeadlines: { ackS: 4 * 3600, onSiteS: 24 * 3600, resolveS: 72 * 3600 },
+  shelving: { maxHours: 8, levels: [3, 4, 5] },
 });
 
 export interface PolicyArea {
@@ -152,6 +165,7 @@ export function parseAlarmPolicy(value: unknown): AlarmPolicy {
     types: data.types ?? {},
     areas: data.areas ?? {},
     maintenanceDeadlines: { ...DEFAULT_ALARM_POLICY.maintenanceDeadlines, ...data.maintenanceDeadlines },
+    shelving: { ...DEFAULT_ALARM_POLICY.shelving, ...data.shelving },
   };
 }
 

@@ -18,8 +18,9 @@ import { audit, getIncident, INCIDENT_COLUMNS, toIncident, type Incident, type I
 import { routeAndDispatch } from './lifecycle.ts';
 import type { EngineOptions, Outcome } from './outcome.ts';
 import { DEFAULT_ALARM_POLICY, rulesFor, type AlarmPolicy, type AlarmRules } from './policy.ts';
+import { deviceReason, noteOf, noteOfReason } from './reasons.ts';
 import { rerouteAfterChange } from './reroute.ts';
-import { addSource, memberOf, openIncidentOf, openIncidentOfDevice } from './sources.ts';
+import { memberOf, openIncidentsOf } from './sources.ts';
 import { confirmByRepeat, confirmPreAlarm, startPreAlarm } from './verification.ts';
 
 export function policyOf(options: EngineOptions): AlarmPolicy {
@@ -49,14 +50,16 @@ export async function raise(tx: Queryable, ctx: RaiseContext, engine: EngineOpti
   // One hazard family is one lane, so every path below runs on this lane's deadlines.
   const options = laneOptions(engine, event.alarmType);
   const rules = eventRules(options, event.alarmType, address);
-  const held = await openIncidentOf(tx, gateway.gatewayId, event.deviceId, event.alarmType);
+  const hazard = hazardOf(event.alarmType);
+  // Both lookups at once: the steps between them write nothing when they return null.
+  const open = await openIncidentsOf(tx, gateway.gatewayId, event.deviceId, event.alarmType, hazard);
+  const held = open.source;
   if (held !== null) return repeat(tx, held, { gateway, event, rules }, options, outcome);
   const confirmed = await confirmByRepeat(tx, gateway, event, rules, options, outcome);
   if (confirmed !== null) return confirmed;
   const reopened = await reopenChattering(tx, gateway, event, rules, outcome);
   if (reopened !== null) return reopened;
-  const hazard = hazardOf(event.alarmType);
-  const sameDevice = await openIncidentOfDevice(tx, gateway.gatewayId, event.deviceId, hazard);
+  const sameDevice = open.device;
   if (sameDevice !== null) return joinIncident(tx, sameDevice, { ...ctx, otherDevice: false }, options, outcome);
   if (address && correlatesAcrossDevices(event.alarmType)) {
     const target = await correlationTarget(tx, address, hazard, { gatewayId: gateway.gatewayId, event, windowS: rules.correlationWindowS });
@@ -76,13 +79,14 @@ async function repeat(
   const { event } = input;
   let before = (await getIncident(tx, incidentId, true)) as Incident;
   if (await isChattering(tx, input.gateway.gatewayId, event, input.rules)) before = await flagChattering(tx, before, event);
-  if (before.verification === 'pre_alarm') before = await confirmPreAlarm(tx, before, `${event.deviceId} alarmed again`, options, outcome);
+  if (before.verification === 'pre_alarm') before = await confirmPreAlarm(tx, before, noteOf('pre_alarm_repeat', { deviceId: event.deviceId }), options, outcome);
   const rows = await tx.query<IncidentRow>(
     `UPDATE incidents SET occurrences = occurrences + 1,
        reason = CASE WHEN $2 < level THEN $3 ELSE reason END,
+       reason_code = CASE WHEN $2 < level THEN $4 ELSE reason_code END, reason_params = CASE WHEN $2 < level THEN $5::text::jsonb ELSE reason_params END,
        level = LEAST(level, $2), cleared_at = NULL, updated_at = now()
      WHERE id = $1 RETURNING ${INCIDENT_COLUMNS}`,
-    [incidentId, event.level, event.reason],
+    [incidentId, event.level, event.reason, 'device_alarm', JSON.stringify(deviceReason(event).reasonParams)],
   );
   const after = toIncident(rows[0] as IncidentRow);
   if (after.level === before.level) return outcome.touch(after);
@@ -96,11 +100,22 @@ async function openIncident(tx: Queryable, ctx: RaiseContext & { rules: AlarmRul
   const groupId = flooding ? await floodNotice(tx, { gateway, event, address, rules }, options, outcome) : null;
   const verifying = rules.verification.enabled && !chattering && groupId === null;
   const member = memberOf(gateway, event, address);
+  const reason = deviceReason(event);
+  // One statement opens the incident, records its source and links the event (apply.ts then skips
+  // its own link for an incident the event opened): three round trips in one.
   const rows = await tx.query<IncidentRow>(
-    `INSERT INTO incidents (gateway_id, site, device_id, alarm_type, hazard, level, status, reason, address_id, members, first_event_id,
-       raised_edge_time, building, grid, community, street, district, dispatchable, chattering, group_id)
-     VALUES ($1, $2, $3, $4, $5, $6, 'raised', $7, $8, $9::text::jsonb, $10, to_timestamp($11::double precision / 1000), $12, $13, $14, $15, $16, $17, $18, $19)
-     RETURNING ${INCIDENT_COLUMNS}`,
+    `WITH inc AS (
+       INSERT INTO incidents (gateway_id, site, device_id, alarm_type, hazard, level, status, reason, address_id, members, first_event_id,
+         raised_edge_time, building, grid, community, street, district, dispatchable, chattering, group_id, reason_code, reason_params)
+       VALUES ($1, $2, $3, $4, $5, $6, 'raised', $7, $8, $9::text::jsonb, $10, to_timestamp($11::double precision / 1000), $12, $13, $14, $15, $16, $17, $18, $19,
+         $20, $21::text::jsonb)
+       RETURNING ${INCIDENT_COLUMNS}
+     ), source AS (
+       INSERT INTO incident_sources (incident_id, gateway_id, device_id, alarm_type) SELECT id, $1, $3, $4 FROM inc
+     ), linked AS (
+       UPDATE events SET incident_id = (SELECT id FROM inc) WHERE event_id = $10
+     )
+     SELECT * FROM inc`,
     [
       gateway.gatewayId,
       gateway.site,
@@ -121,16 +136,17 @@ async function openIncident(tx: Queryable, ctx: RaiseContext & { rules: AlarmRul
       !chattering && groupId === null && !verifying,
       chattering,
       groupId,
+      reason.reasonCode,
+      JSON.stringify(reason.reasonParams),
     ],
   );
   let incident = toIncident(rows[0] as IncidentRow);
-  await addSource(tx, incident.id, gateway.gatewayId, event.deviceId, event.alarmType);
   await audit(tx, incident.id, {
     actor: `gateway:${gateway.gatewayId}`,
     source: 'mqtt',
     action: 'raise',
     to: 'raised',
-    note: chattering ? 'chattering source: recorded, not dispatched' : groupId !== null ? `folded into flood notice ${groupId}` : event.reason,
+    ...(chattering ? noteOf('chatter_recorded', {}) : groupId !== null ? noteOf('flood_member', { notice: groupId }) : noteOfReason(reason)),
   });
   if (verifying) incident = await startPreAlarm(tx, incident, event, rules);
   return routeAndDispatch(tx, incident, options, outcome);

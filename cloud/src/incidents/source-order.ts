@@ -12,14 +12,16 @@ import type { Queryable } from '../store/store.ts';
  */
 export async function advanceSource(tx: Queryable, gatewayId: string, event: AlarmEvent): Promise<boolean> {
   const rows = await tx.query<{ last_seq: string }>(
-    `INSERT INTO source_state (gateway_id, device_id, alarm_type, last_seq, active) VALUES ($1, $2, $3, $4, $5)
-     ON CONFLICT (gateway_id, device_id, alarm_type) DO UPDATE SET last_seq = EXCLUDED.last_seq, active = EXCLUDED.active, updated_at = now()
-       WHERE source_state.last_seq < EXCLUDED.last_seq
-     RETURNING last_seq`,
+    `INSERT INTO source_state (gateway_id, device_id, alarm_type, last_seq, active) VALUES ($1, $2, $3, $4, $5) ${ADVANCE_ON_CONFLICT}`,
     [gatewayId, event.deviceId, event.alarmType, event.seq, event.action === 'raise'],
   );
   return rows.length > 0;
 }
+
+/** The upsert's rule, shared with apply.ts, which advances the source in the event's own INSERT statement. */
+export const ADVANCE_ON_CONFLICT = `ON CONFLICT (gateway_id, device_id, alarm_type) DO UPDATE SET last_seq = EXCLUDED.last_seq, active = EXCLUDED.active, updated_at = now()
+       WHERE source_state.last_seq < EXCLUDED.last_seq
+     RETURNING last_seq`;
 
 /** How many sources of an incident are still in alarm (their newest event was a raise). */
 export async function activeSources(tx: Queryable, incidentId: number): Promise<number> {

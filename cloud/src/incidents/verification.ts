@@ -12,6 +12,7 @@ import { audit, getIncident, INCIDENT_COLUMNS, toIncident, type Incident, type I
 import { autoClear, routeAndDispatch } from './lifecycle.ts';
 import type { EngineOptions, Outcome } from './outcome.ts';
 import type { AlarmRules } from './policy.ts';
+import { noteOf, type Note } from './reasons.ts';
 import { activeSources } from './source-order.ts';
 
 /** Marks a new (not yet dispatched) incident as a pre-alarm due for verification at edge time + verifyS. */
@@ -27,19 +28,19 @@ export async function startPreAlarm(tx: Queryable, incident: Incident, event: Al
     action: 'pre_alarm',
     from: incident.status,
     to: incident.status,
-    note: `预警 pre-alarm: dispatched if it persists ${rules.verification.verifyS} s, repeats within ${rules.verification.confirmS} s or a second detector confirms`,
+    ...noteOf('pre_alarm_started', { verifyS: rules.verification.verifyS, confirmS: rules.verification.confirmS }),
   });
   return toIncident(rows[0] as IncidentRow);
 }
 
 /** A verified pre-alarm becomes the dispatch of its level. */
-export async function confirmPreAlarm(tx: Queryable, incident: Incident, why: string, options: EngineOptions, outcome: Outcome): Promise<Incident> {
+export async function confirmPreAlarm(tx: Queryable, incident: Incident, why: Note, options: EngineOptions, outcome: Outcome): Promise<Incident> {
   const rows = await tx.query<IncidentRow>(
     `UPDATE incidents SET verification = 'confirmed', dispatchable = (group_id IS NULL AND NOT chattering), updated_at = now() WHERE id = $1 RETURNING ${INCIDENT_COLUMNS}`,
     [incident.id],
   );
   const confirmed = toIncident(rows[0] as IncidentRow);
-  await audit(tx, incident.id, { actor: 'system', source: 'verification', action: 'verify', from: incident.status, to: incident.status, note: `pre-alarm confirmed: ${why}` });
+  await audit(tx, incident.id, { actor: 'system', source: 'verification', action: 'verify', from: incident.status, to: incident.status, ...why });
   return routeAndDispatch(tx, confirmed, options, outcome);
 }
 
@@ -47,7 +48,7 @@ export async function confirmPreAlarm(tx: Queryable, incident: Incident, why: st
 export async function dismissPreAlarm(tx: Queryable, incident: Incident, actor: string, outcome: Outcome): Promise<Incident> {
   await tx.query("UPDATE incidents SET verification = 'unconfirmed' WHERE id = $1", [incident.id]);
   await tx.query('UPDATE incident_sources SET open = false WHERE incident_id = $1 AND open', [incident.id]);
-  await audit(tx, incident.id, { actor, source: 'verification', action: 'unconfirmed', from: incident.status, to: incident.status, note: 'cleared before verification: recorded pre-alarm, counted as a false alarm of the device' });
+  await audit(tx, incident.id, { actor, source: 'verification', action: 'unconfirmed', from: incident.status, to: incident.status, ...noteOf('pre_alarm_unconfirmed', {}) });
   return autoClear(tx, (await getIncident(tx, incident.id, true)) as Incident, actor, outcome);
 }
 
@@ -77,7 +78,7 @@ export async function confirmByRepeat(
     [id],
   );
   await tx.query('UPDATE incident_sources SET open = true WHERE incident_id = $1 AND gateway_id = $2 AND device_id = $3 AND alarm_type = $4', [id, gateway.gatewayId, event.deviceId, event.alarmType]);
-  return confirmPreAlarm(tx, toIncident(reopened[0] as IncidentRow), `${event.deviceId} alarmed again within ${rules.verification.confirmS} s`, options, outcome);
+  return confirmPreAlarm(tx, toIncident(reopened[0] as IncidentRow), noteOf('pre_alarm_repeat_within', { deviceId: event.deviceId, confirmS: rules.verification.confirmS }), options, outcome);
 }
 
 /** The job's half: pre-alarms still active at their verification time (`nowMs`, the rehearsal or wall clock) are dispatched. */
@@ -91,7 +92,7 @@ export async function promoteDuePreAlarms(tx: Queryable, nowMs: number, options:
   for (const row of due) {
     const incident = toIncident(row);
     if ((await activeSources(tx, incident.id)) === 0) continue;
-    promoted.push(await confirmPreAlarm(tx, incident, 'still in alarm at the verification time', options, outcome));
+    promoted.push(await confirmPreAlarm(tx, incident, noteOf('pre_alarm_persisted', {}), options, outcome));
   }
   return promoted;
 }

@@ -15,17 +15,17 @@ import {
 } from '@gridwatch/protocol';
 import type { Logger } from 'pino';
 import type { GatewayRecord, GatewayRegistry } from '../gateways/registry.ts';
-import { applyEvents, type ApplyResult } from '../incidents/apply.ts';
+import { applyEvents, ISOLATED, type ApplyMode, type ApplyResult } from '../incidents/apply.ts';
 import { describeStoreError, isTransientStoreError } from '../incidents/store-errors.ts';
 import { Outcome, type EngineOptions } from '../incidents/outcome.ts';
 import type { CloudMetrics, RejectReason } from '../metrics.ts';
-import type { Store } from '../store/store.ts';
+import type { Queryable, Store } from '../store/store.ts';
 import { markAlive, markOffline } from '../supervision/gateways.ts';
 import type { InfluxSink } from '../telemetry/influx.ts';
 import { LatestValues } from '../telemetry/latest.ts';
 import { checkEvents, type CheckedEvents } from './check-events.ts';
 import { DEFERRED, DeferredPuback } from './deferred-puback.ts';
-import { KeyedLanes } from './lanes.ts';
+import { KeyedBatchLanes } from './lanes.ts';
 import { insertDeadLetter, storableText } from './dead-letters.ts';
 
 export interface IngestOptions {
@@ -53,10 +53,36 @@ const SEEN_WRITE_INTERVAL_MS = 5000;
 /** Alarm/status messages held at once (queued or committing); beyond it the connection stops reading. */
 const LANE_CAPACITY = 1000;
 
+/**
+ * Messages of one gateway committed in one transaction (group commit): a burst's BEGIN, COMMIT (the
+ * WAL flush) and gateway liveness write are paid once per group instead of once per message.
+ */
+const GROUP_COMMIT_MAX = 100;
+
+/** A group is applied without per-event savepoints; a store error redoes it message by message, isolated. */
+const GROUPED: ApplyMode = { isolate: false, markSeen: false };
+
 /** Telemetry batches the broker may have sent ahead of the one being written (MQTT 5 receiveMaximum). */
 const TELEMETRY_IN_FLIGHT = 8;
 
 type Refusal = { label: RejectReason; reason: string };
+
+/** A message held by the alarm lanes until its group is committed and its PUBACK sent. */
+interface Held {
+  packet: IPublishPacket;
+  receivedOn: number;
+}
+
+/** An events message that passed the contract checks, waiting for its group's commit. */
+interface EventsMessage {
+  gateway: GatewayRecord;
+  checked: Extract<CheckedEvents, { ok: true }>;
+  rawTopic: string;
+  payload: Buffer;
+  started: bigint;
+}
+
+type Committed = { result: ApplyResult; outcome: Outcome };
 
 /** Leaves two of the pool's connections to the API, timers and supervision. */
 function laneConcurrency(store: Store): number {
@@ -73,10 +99,16 @@ export class Ingest {
   private client: MqttClient | null = null;
   private telemetryClient: MqttClient | null = null;
   private readonly aliveWritten = new Map<string, number>();
-  private readonly lanes: KeyedLanes;
+  private readonly lanes: KeyedBatchLanes<Held>;
+  private pubacks: DeferredPuback | null = null;
 
   constructor(private readonly options: IngestOptions) {
-    this.lanes = new KeyedLanes(laneConcurrency(options.store), LANE_CAPACITY);
+    this.lanes = new KeyedBatchLanes<Held>({
+      concurrency: laneConcurrency(options.store),
+      capacity: LANE_CAPACITY,
+      maxBatch: GROUP_COMMIT_MAX,
+      run: (_key, items) => this.runHeld(items),
+    });
   }
 
   get connected(): boolean {
@@ -136,30 +168,93 @@ export class Ingest {
 
   /**
    * Alarms and status: messages of different gateways commit concurrently on the store's pool, one
-   * gateway's messages strictly in arrival order (its lane), each PUBACK after its commit. mqtt.js
-   * reads the next packet only when the callback is called, and it is called only while the lanes
-   * have room: at most LANE_CAPACITY messages are held, the rest wait in TCP and at the broker.
+   * gateway's messages strictly in arrival order (its lane), what a gateway has queued committed as
+   * one group, each PUBACK after its commit. mqtt.js reads the next packet only when the callback is
+   * called, and it is called only while the lanes have room: at most LANE_CAPACITY messages are
+   * held, the rest wait in TCP and at the broker.
    */
   private handleConcurrently(client: MqttClient): void {
     const pubacks = new DeferredPuback(client);
+    this.pubacks = pubacks;
     client.handleMessage = (packet, done) => {
-      const receivedOn = pubacks.receivedOn();
-      this.lanes.push(laneKeyOf(packet.topic), async () => {
-        try {
-          await this.route(packet);
-        } catch (err) {
-          this.options.log.error({ err, topic: packet.topic }, 'ingest failed; the edge will resend');
-        } finally {
-          // Acknowledged to the broker even when it failed, as before: the edge resends it (no
-          // application ack came), and an unacknowledged packet would hold one of the broker's
-          // in-flight slots for this connection for good (Mosquitto: max_inflight_messages).
-          pubacks.send(packet, receivedOn);
-        }
-      });
+      this.lanes.push(laneKeyOf(packet.topic), { packet, receivedOn: pubacks.receivedOn() });
       const carryOn = (): void => done(packet.qos === 1 ? DEFERRED : undefined);
       if (this.lanes.hasRoom) carryOn();
       else void this.lanes.whenRoom().then(carryOn);
     };
+  }
+
+  /** One lane's turn: its queued messages in order, consecutive events messages as one group. */
+  private async runHeld(items: Held[]): Promise<void> {
+    let group: { packet: IPublishPacket; message: EventsMessage }[] = [];
+    const flush = async (): Promise<void> => {
+      const batch = group;
+      group = [];
+      if (batch.length > 0) await this.guarded(batch.map((b) => b.packet), () => this.onEventsGroup(batch.map((b) => b.message)));
+    };
+    try {
+      for (const { packet } of items) {
+        const message = await this.guarded([packet], () => this.eventsMessageOf(packet));
+        if (message) {
+          group.push({ packet, message });
+          continue;
+        }
+        await flush();
+        if (message === null) await this.guarded([packet], () => this.route(packet));
+      }
+      await flush();
+    } finally {
+      // Acknowledged to the broker even when it failed, as before: the edge resends it (no
+      // application ack came), and an unacknowledged packet would hold one of the broker's
+      // in-flight slots for this connection for good (Mosquitto: max_inflight_messages).
+      for (const { packet, receivedOn } of items) this.pubacks?.send(packet, receivedOn);
+    }
+  }
+
+  /** Runs `fn`; a failure is logged for its packets (the edge resends them: no application ack came). */
+  private async guarded<T>(packets: IPublishPacket[], fn: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await fn();
+    } catch (err) {
+      for (const packet of packets) this.options.log.error({ err, topic: packet.topic }, 'ingest failed; the edge will resend');
+      return undefined;
+    }
+  }
+
+  /**
+   * The checked events message of a packet, ready for a group; null when the packet takes the
+   * one-by-one path instead (another kind, or refused: dead-lettered there).
+   */
+  private async eventsMessageOf(packet: IPublishPacket): Promise<EventsMessage | null> {
+    const topic = parseTopic(packet.topic);
+    if (topic?.kind !== 'events') return null;
+    const gateway = await this.options.registry.lookup(topic.gatewayId);
+    if (!gateway || gateway.site !== topic.site) return null;
+    const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+    const started = process.hrtime.bigint();
+    const checked = checkEvents(topic.gatewayId, payload);
+    if (!checked.ok) return null;
+    return { gateway, checked, rawTopic: packet.topic, payload, started };
+  }
+
+  /**
+   * One transaction for the group, without savepoints. A transient error retries it; any other
+   * store error redoes the messages one by one, isolated, so a bad event is rejected by id alone.
+   */
+  private async onEventsGroup(messages: EventsMessage[]): Promise<void> {
+    const [first] = messages;
+    if (!first) return;
+    if (messages.length === 1) return this.commitAndAnswer(first);
+    let committed: Committed[];
+    try {
+      committed = await this.commitEvents(first.gateway, messages, GROUPED);
+    } catch (err) {
+      if (isTransientStoreError(err)) throw err;
+      this.options.log.debug({ err, gatewayId: first.gateway.gatewayId, messages: messages.length }, 'group commit failed; applying message by message');
+      for (const message of messages) await this.commitAndAnswer(message);
+      return;
+    }
+    messages.forEach((message, i) => this.answerEvents(message, committed[i]!));
   }
 
   /** Telemetry: one message at a time, PUBACK after the sink accepted it (mqtt.js reads the next packet after the callback). */
@@ -214,7 +309,6 @@ export class Ingest {
   }
 
   private async onEvents(topic: ParsedTopic, gateway: GatewayRecord, payload: Buffer, rawTopic: string): Promise<void> {
-    const { metrics, log } = this.options;
     const started = process.hrtime.bigint();
     const checked = checkEvents(topic.gatewayId, payload);
     if (!checked.ok) {
@@ -224,15 +318,26 @@ export class Ingest {
       // Refused or not, it came from the authenticated gateway: proof of life.
       return this.noteAlive(gateway.gatewayId);
     }
-    let committed: { result: ApplyResult; outcome: Outcome };
+    return this.commitAndAnswer({ gateway, checked, rawTopic, payload, started });
+  }
+
+  /** One message in its own transaction, each event under its savepoint. */
+  private async commitAndAnswer(message: EventsMessage): Promise<void> {
+    let committed: Committed[];
     try {
-      committed = await this.commitEvents(gateway, checked, rawTopic, payload);
+      committed = await this.commitEvents(message.gateway, [message], ISOLATED);
     } catch (err) {
       if (isTransientStoreError(err)) throw err;
-      return this.refuseBatch(gateway, checked, rawTopic, payload, err);
+      return this.refuseBatch(message.gateway, message.checked, message.rawTopic, message.payload, err);
     }
-    const { result, outcome } = committed;
-    metrics.ingestLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    this.answerEvents(message, committed[0]!);
+  }
+
+  /** After the commit: metrics, logs, the application ack to the edge and the outcome's broadcasts. */
+  private answerEvents(message: EventsMessage, { result, outcome }: Committed): void {
+    const { metrics, log } = this.options;
+    const { gateway, checked } = message;
+    metrics.ingestLatency.observe(Number(process.hrtime.bigint() - message.started) / 1e9);
     metrics.eventsIngested.inc(result.inserted.length);
     metrics.eventsDuplicate.inc(result.duplicates.length);
     for (const r of checked.refused) {
@@ -251,41 +356,43 @@ export class Ingest {
   }
 
   /**
-   * Commits the batch: refused events as dead letters, the rest applied one savepoint each (a store
-   * error on one rejects it alone, and it is dead-lettered too). A transient store error (connection
-   * lost, serialization failure, deadlock) retries the whole transaction; after the last attempt it
-   * propagates and the edge resends.
+   * Commits the messages (one gateway's) in one transaction: refused events as dead letters, the
+   * rest applied in `mode` (isolated: one savepoint each, so a store error on one rejects it alone,
+   * and it is dead-lettered too). A transient store error (connection lost, serialization failure,
+   * deadlock) retries the whole transaction; after the last attempt it propagates and the edge resends.
    */
-  private async commitEvents(
-    gateway: GatewayRecord,
-    checked: Extract<CheckedEvents, { ok: true }>,
-    rawTopic: string,
-    payload: Buffer,
-  ): Promise<{ result: ApplyResult; outcome: Outcome }> {
+  private async commitEvents(gateway: GatewayRecord, messages: EventsMessage[], mode: ApplyMode): Promise<Committed[]> {
     for (let attempt = 1; ; attempt += 1) {
-      const outcome = new Outcome();
+      const outcomes = messages.map(() => new Outcome());
       try {
-        const result = await this.options.store.transaction(async (tx) => {
-          for (const r of checked.refused) {
-            // Without a usable id the event cannot be answered: keep the whole message as evidence.
-            const evidence = r.id === null ? payload : Buffer.from(JSON.stringify(r.raw) ?? '');
-            await insertDeadLetter(tx, { topic: rawTopic, gatewayId: gateway.gatewayId, eventId: r.id, reason: r.reason, payload: evidence });
-          }
-          const applied = await applyEvents(tx, gateway, checked.events, this.options.engine, outcome);
-          for (const r of applied.rejected) {
-            const event = checked.events.find((e) => e.id === r.id);
-            await insertDeadLetter(tx, { topic: rawTopic, gatewayId: gateway.gatewayId, eventId: r.id, reason: r.reason, payload: Buffer.from(JSON.stringify(event) ?? '') });
-          }
+        const results = await this.options.store.transaction(async (tx) => {
+          const applied: ApplyResult[] = [];
+          for (const [i, message] of messages.entries()) applied.push(await this.applyMessage(tx, message, outcomes[i]!, mode));
           await markAlive(tx, gateway.gatewayId);
           return applied;
         });
         this.aliveWritten.set(gateway.gatewayId, Date.now());
-        return { result, outcome };
+        return results.map((result, i) => ({ result, outcome: outcomes[i]! }));
       } catch (err) {
         if (!isTransientStoreError(err) || attempt >= MAX_TX_ATTEMPTS) throw err;
         this.options.log.debug({ err, attempt }, 'ingest transaction retried');
       }
     }
+  }
+
+  private async applyMessage(tx: Queryable, message: EventsMessage, outcome: Outcome, mode: ApplyMode): Promise<ApplyResult> {
+    const { gateway, checked, rawTopic, payload } = message;
+    for (const r of checked.refused) {
+      // Without a usable id the event cannot be answered: keep the whole message as evidence.
+      const evidence = r.id === null ? payload : Buffer.from(JSON.stringify(r.raw) ?? '');
+      await insertDeadLetter(tx, { topic: rawTopic, gatewayId: gateway.gatewayId, eventId: r.id, reason: r.reason, payload: evidence });
+    }
+    const applied = await applyEvents(tx, gateway, checked.events, this.options.engine, outcome, mode);
+    for (const r of applied.rejected) {
+      const event = checked.events.find((e) => e.id === r.id);
+      await insertDeadLetter(tx, { topic: rawTopic, gatewayId: gateway.gatewayId, eventId: r.id, reason: r.reason, payload: Buffer.from(JSON.stringify(event) ?? '') });
+    }
+    return applied;
   }
 
   /**

@@ -12,6 +12,7 @@ import { deliveriesJob } from './deliveries.ts';
 import type { PeriodicJob } from './job.ts';
 import { supervisionJob } from './supervision.ts';
 import { alarmPolicyJob } from './alarm-policy.ts';
+import { shelvingJob } from './shelving.ts';
 
 export { PeriodicJob } from './job.ts';
 
@@ -48,7 +49,13 @@ export function createJobs(options: JobsOptions): Jobs {
     ...(options.channels ? { channels: options.channels } : {}),
   });
   const supervision = supervisionJob({ store, engine, metrics, log: log('supervision'), everyMs, heartbeatTimeoutS: config.heartbeatTimeoutS, onOutcome });
-  const all = [deadlines, deliveries, supervision, alarmPolicyJob({ store, engine, metrics, log: log('alarm-policy'), everyMs, onOutcome })];
+  const all = [
+    deadlines,
+    deliveries,
+    supervision,
+    alarmPolicyJob({ store, engine, metrics, log: log('alarm-policy'), everyMs, onOutcome }),
+    shelvingJob({ store, engine, metrics, log: log('shelving'), everyMs, onOutcome }),
+  ];
   return {
     deadlines,
     deliveries,

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { getIncident, type Incident } from '../incidents/incident.ts';
 import { applyAction } from '../incidents/lifecycle.ts';
 import type { EngineOptions, Outcome } from '../incidents/outcome.ts';
+import { noteOf } from '../incidents/reasons.ts';
 import type { Queryable, Store } from '../store/store.ts';
 import { linkHolder, useLink, verifyLink, type LinkHolder } from './links.ts';
 
@@ -44,7 +45,7 @@ export async function actFromLink(store: Store, engine: EngineOptions, outcome: 
   const claims = verifyLink(input.key, input.token, input.now);
   return store.transaction(async (tx) => {
     const holder = await useLink(tx, claims, input.action);
-    const incident = await applyAction(tx, claims.incidentId, { action: input.action, actor: holder.personId, source: `link:${holder.channel}`, note: `from the ${holder.channel} link` }, engine, outcome);
+    const incident = await applyAction(tx, claims.incidentId, { action: input.action, actor: holder.personId, source: `link:${holder.channel}`, note: '', coded: noteOf('ack_link', { channel: holder.channel }) }, engine, outcome);
     return { incident, holder };
   });
 }

@@ -5,6 +5,7 @@
 import { backoffDelay } from '@gridwatch/protocol';
 import type { Logger } from 'pino';
 import { audit, getIncident } from '../incidents/incident.ts';
+import { noteOf } from '../incidents/reasons.ts';
 import type { Queryable, Store } from '../store/store.ts';
 import type { NotifyOutcome, NotifySender } from './channel.ts';
 import type { NotifyConfig } from './config.ts';
@@ -94,8 +95,17 @@ async function settle(deps: DeliverDeps, row: DueRow, outcome: NotifyOutcome, no
          next_at = to_timestamp($6 / 1000.0) WHERE id = $1`,
       [row.id, result === 'retry' ? 'pending' : result, outcome.ok ? null : outcome.detail, outcome.receipt ?? null, now, nextAt],
     );
-    const note = `notify ${row.channel} → ${row.personId} (${row.role}, ${masked(row.recipient)}), step ${row.step}, attempt ${row.attempts}: ${result} — ${outcome.detail}`;
-    await audit(tx, row.incidentId, { actor: 'system', source: `notify:${row.channel}`, action: 'notify', note });
+    const note = noteOf('notify_attempt', {
+      channel: row.channel,
+      personId: row.personId,
+      role: row.role,
+      recipient: masked(row.recipient),
+      step: row.step,
+      attempt: row.attempts,
+      result,
+      detail: outcome.detail,
+    });
+    await audit(tx, row.incidentId, { actor: 'system', source: `notify:${row.channel}`, action: 'notify', ...note });
   });
   return result;
 }

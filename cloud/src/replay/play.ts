@@ -92,13 +92,15 @@ export async function playScript(store: Store, script: Script, options: PlayOpti
   const steps = expandSteps(script.steps);
   let nowMs = startMs;
   const rules = edgeRules(script, { now: () => nowMs });
+  // The cloud on the same rehearsal clock: deadlines start at the scripted time, not the wall clock.
+  const onClock: EngineOptions = { ...engine, clock: () => nowMs };
   const result: PlayResult = { steps: steps.length, events: 0, rejected: [], startMs, endMs: startMs + script.end * 1000 };
   const wallStart = Date.now();
   let timersAt = Number.NEGATIVE_INFINITY;
   for (const [index, step] of steps.entries()) {
     nowMs = startMs + step.at * 1000;
     if (speed > 0) await sleep(Math.max(0, (step.at * 1000) / speed - (Date.now() - wallStart)));
-    if (nowMs !== timersAt) await runAlarmPolicyTimers(store, engine, nowMs);
+    if (nowMs !== timersAt) await runAlarmPolicyTimers(store, onClock, nowMs);
     timersAt = nowMs;
     const scripted = scriptedEvent(step, nowMs);
     const drafts: Omit<AlarmEvent, 'id' | 'seq'>[] = [...edgeDrafts(rules, step, nowMs), ...(scripted ? [scripted] : [])];
@@ -107,11 +109,12 @@ export async function playScript(store: Store, script: Script, options: PlayOpti
         result.events += 1;
         return { ...d, id: `${gateway.gatewayId}:${result.events}`, seq: result.events };
       });
-      const applied = await store.transaction((tx) => applyEvents(tx, gateway, events, engine));
+      const applied = await store.transaction((tx) => applyEvents(tx, gateway, events, onClock));
       result.rejected.push(...applied.rejected.map((r) => ({ id: r.id, reason: r.reason })));
     }
     options.onProgress?.({ steps: index + 1, total: steps.length, events: result.events, atS: step.at });
   }
-  await runAlarmPolicyTimers(store, engine, result.endMs);
+  nowMs = result.endMs;
+  await runAlarmPolicyTimers(store, onClock, nowMs);
   return result;
 }

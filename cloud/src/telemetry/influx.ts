@@ -1,8 +1,9 @@
 // Readings to InfluxDB through @influxdata/influxdb-client: line protocol (line-protocol.ts) over the
 // v2 or the v1 write API (write-api.ts, chosen by config), batches of ≈5,000 lines, retries with
 // exponential back-off inside the client, and back-pressure: when more than `highWaterLines` are
-// written but not yet confirmed, `write` waits for a flush, which holds the MQTT handler and so
-// slows the broker's delivery instead of growing memory without bound.
+// written but not yet confirmed, `write` waits until the server confirmed (or the client gave up
+// on) enough of them. That holds ingest's telemetry handler, whose PUBACK waits for it, and so the
+// broker's delivery and the gateways' telemetry lanes, instead of growing memory without bound.
 //
 // Every reading that does not reach the server is counted through `onDropped` exactly once: not
 // writable (non-finite number), refused by the server (4xx other than 429: retrying cannot help),
@@ -64,6 +65,8 @@ export class InfluxSink {
   private writeApi: WriteApi | null = null;
   private pending = 0;
   private readonly highWater: number;
+  /** Resolved whenever lines leave `pending` (confirmed or dropped). */
+  private settled: (() => void)[] = [];
 
   constructor(private readonly options: InfluxOptions) {
     this.highWater = options.highWaterLines ?? 4 * (options.batchSize ?? 5000);
@@ -89,6 +92,7 @@ export class InfluxSink {
       writeSuccess: (lines) => {
         this.pending -= lines.length;
         this.options.onWritten?.(lines.length);
+        this.wakeSettled();
       },
       writeFailed: (error, lines, attempt, expires) => {
         if (willRetry(error, attempt, expires)) {
@@ -106,6 +110,13 @@ export class InfluxSink {
     this.pending -= lines;
     this.options.onDropped?.(lines);
     this.options.log.warn({ ...facts, lines }, message);
+    this.wakeSettled();
+  }
+
+  private wakeSettled(): void {
+    const waiters = this.settled;
+    this.settled = [];
+    for (const resolve of waiters) resolve();
   }
 
   async write(gatewayId: string, readings: readonly Reading[]): Promise<void> {
@@ -122,10 +133,12 @@ export class InfluxSink {
     }
     this.pending += lines.length;
     api.writeRecords(lines);
-    if (this.pending > this.highWater) {
-      // Back-pressure: the caller (the MQTT handler) waits until the server has taken a batch.
-      await api.flush().catch((err: unknown) => this.options.log.debug(describeWriteError(err), 'telemetry flush failed (counted by the write callbacks)'));
-    }
+    if (this.pending <= this.highWater) return;
+    // Back-pressure: the caller waits until enough lines are confirmed, or given up on after the
+    // client's retries (maxRetryTime) and counted as dropped: a stalled TSDB costs that budget, then
+    // telemetry flows again with the loss counted, and cloud memory never holds more than the mark.
+    void api.flush().catch((err: unknown) => this.options.log.debug(describeWriteError(err), 'telemetry flush failed (counted by the write callbacks)'));
+    while (this.pending > this.highWater && this.writeApi === api) await new Promise<void>((resolve) => this.settled.push(resolve));
   }
 
   async flush(): Promise<void> {
@@ -135,6 +148,7 @@ export class InfluxSink {
   async stop(): Promise<void> {
     const api = this.writeApi;
     this.writeApi = null;
+    this.wakeSettled();
     if (!api) return;
     await api.close().catch((err: unknown) => this.options.log.debug(describeWriteError(err), 'telemetry close: last flush failed'));
     // Whatever is still unconfirmed (retry buffer, failed last flush) is lost with the process.

@@ -1,5 +1,5 @@
 // The incident engine's options, from the configuration.
-import type { CloudConfig } from '../config.ts';
+import { placementRequired, type CloudConfig } from '../config.ts';
 import type { EngineOptions } from '../incidents/outcome.ts';
 
 export function engineOptions(config: CloudConfig): EngineOptions {
@@ -9,5 +9,6 @@ export function engineOptions(config: CloudConfig): EngineOptions {
     ackPolicy: config.ackPolicy,
     alarmPolicy: config.alarmPolicy,
     gatewaySupervision: { holdOffS: config.gatewayOfflineHoldOffS, restoreS: config.gatewayRestoreS },
+    placement: { require: placementRequired(config) },
   };
 }

@@ -5,7 +5,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { alarmTypes } from '@gridwatch/firmware-profiles';
 import { FINAL_STATUSES, INCIDENT_STATUSES } from '../../incidents/incident.ts';
-import { ACTIONS, TRANSITIONS } from '../../incidents/lifecycle.ts';
+import { lifecycleTable } from '../../incidents/lifecycle.ts';
 import { defineRoute, type ApiRoute } from '../deps.ts';
 
 const Labels = Type.Object({ 'zh-CN': Type.String(), en: Type.String() });
@@ -22,7 +22,7 @@ const CatalogueSchema = Type.Object(
         Type.Object({
           action: Type.String(),
           from: Type.Array(Type.String(), { description: 'States the action may start from' }),
-          to: Type.Union([Type.String(), Type.Null()], { description: 'State it leads to; null keeps the state (note)' }),
+          to: Type.Union([Type.String(), Type.Null()], { description: 'State it leads to; null keeps the state (note, reassign, shelve, unshelve)' }),
         }),
       ),
     }),
@@ -40,9 +40,7 @@ export const LANE_LABELS: Record<'emergency' | 'maintenance', { 'zh-CN': string;
 
 export function buildCatalogue(): Catalogue {
   const catalogue = alarmTypes();
-  const lifecycleActions = ACTIONS.map((action) =>
-    action === 'note' ? { action, from: [...INCIDENT_STATUSES], to: null } : { action, from: [...TRANSITIONS[action].from], to: TRANSITIONS[action].to },
-  );
+  const lifecycleActions = lifecycleTable();
   return {
     alarmTypes: [...catalogue.types.values()].map((t) => ({ code: t.code, family: t.family, level: t.level, labels: t.labels })),
     families: [...catalogue.families.values()].map((f) => ({ code: f.name, lane: f.lane, labels: f.labels })),

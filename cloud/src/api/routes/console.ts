@@ -2,6 +2,7 @@
 // test events (the commissioning round trip), both in the caller's jurisdictions.
 import { Type } from '@sinclair/typebox';
 import { overview, testEvents } from '../../console/queries.ts';
+import { telemetryDropped } from '../../telemetry/dropped.ts';
 import { defineRoute, type ApiRoute } from '../deps.ts';
 import { scopeOf } from '../principal.ts';
 import { idSegment, OverviewSchema, TestEventSchema, withErrorText } from '../schemas.ts';
@@ -14,7 +15,7 @@ const overviewRoute = defineRoute({
   access: 'reader',
   ok: { status: 200, description: 'Overview', schema: OverviewSchema },
   async handler({ principal, deps }) {
-    return { json: await overview(deps.store, scopeOf(principal).user) };
+    return { json: { ...(await overview(deps.store, scopeOf(principal).user)), telemetryDropped: await telemetryDropped(deps.registry) } };
   },
 });
 

@@ -16,14 +16,19 @@ const issue = defineRoute({
   summary: 'Issue a one-time enrollment token for a gateway (new, or existing: enrolling rotates its secret). The token is shown once; only its hash is stored',
   access: 'admin',
   body: Type.Object(
-    { gatewayId: requiredText(64), site: requiredText(64), ttlS: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_TOKEN_TTL_S, default: 86400 })) },
+    {
+      gatewayId: requiredText(64),
+      site: requiredText(64),
+      ttlS: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_TOKEN_TTL_S, default: 86400 })),
+      communities: Type.Optional(Type.Array(requiredText(64), { maxItems: 1000, description: 'Communities the gateway may serve once enrolled (placement); each must be in the address book' })),
+    },
     { $id: 'EnrollmentTokenRequest' },
   ),
   ok: {
     status: 201,
     description: 'Issued',
     schema: Type.Object(
-      { token: Type.String({ description: 'gwe_…; shown once' }), gatewayId: Type.String(), site: Type.String(), expiresAt: Type.String({ format: 'date-time' }) },
+      { token: Type.String({ description: 'gwe_…; shown once' }), gatewayId: Type.String(), site: Type.String(), communities: Type.Array(Type.String()), expiresAt: Type.String({ format: 'date-time' }) },
       { $id: 'EnrollmentToken' },
     ),
   },
@@ -32,7 +37,7 @@ const issue = defineRoute({
     try {
       const issued = await issueToken(deps.store, deps.gateways, body);
       deps.metrics.enrollmentTokensIssued.inc();
-      deps.log.info({ gatewayId: body.gatewayId, site: body.site, expiresAt: issued.expiresAt }, 'enrollment token issued');
+      deps.log.info({ gatewayId: body.gatewayId, site: body.site, communities: issued.communities, expiresAt: issued.expiresAt }, 'enrollment token issued');
       return { status: 201, json: issued };
     } catch (err) {
       if (err instanceof EnrollmentError) throw new HttpError(STATUS[err.kind], err.message);
@@ -68,7 +73,7 @@ const enroll = defineRoute({
     try {
       const enrolled = await redeemToken(deps.store, deps.gateways, body.token, body.gatewayId === undefined ? {} : { expectGatewayId: body.gatewayId });
       deps.metrics.enrollments.inc({ result: enrolled.created ? 'enrolled' : 'rotated' });
-      deps.log.info({ gatewayId: enrolled.gatewayId, site: enrolled.site, created: enrolled.created, ip: req.ip }, 'gateway enrolled');
+      deps.log.info({ gatewayId: enrolled.gatewayId, site: enrolled.site, created: enrolled.created, communities: enrolled.communities, ip: req.ip }, 'gateway enrolled');
       return { json: { gatewayId: enrolled.gatewayId, site: enrolled.site, username: enrolled.username, password: enrolled.password, brokerUrl: deps.gatewayBrokerUrl } };
     } catch (err) {
       if (!(err instanceof EnrollmentError)) throw err;

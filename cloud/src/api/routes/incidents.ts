@@ -2,16 +2,18 @@
 // and the lifecycle actions staff, consumers and open-access callers take on it.
 import { Type } from '@sinclair/typebox';
 import { ACTING_ROLES } from '../../auth/users.ts';
-import { incidentContext, listIncidentsFor, pendingDeadlines } from '../../console/queries.ts';
+import { incidentContext, listIncidentsFor, pendingDeadlines, type IncidentFilter } from '../../console/queries.ts';
 import { renderCap } from '../../dispatch/cap.ts';
-import { getAddress } from '../../routing/directory.ts';
+import { getAddress, isTier, TIERS, type Tier } from '../../routing/directory.ts';
+import { canSee } from '../../auth/scope.ts';
+import type { Queryable } from '../../store/store.ts';
 import { auditTrail, getIncident, INCIDENT_STATUSES, type Incident } from '../../incidents/incident.ts';
-import { ACTIONS, applyAction, TransitionError } from '../../incidents/lifecycle.ts';
+import { ACTIONS, applyAction, TransitionError, type ActionInput, type TargetUnit } from '../../incidents/lifecycle.ts';
 import { Outcome } from '../../incidents/outcome.ts';
 import { defineRoute, type ApiDeps, type ApiRoute } from '../deps.ts';
 import { badRequest, HttpError } from '../errors.ts';
 import { LOGIN_HINT, scopeOf, type Principal } from '../principal.ts';
-import { AuditList, IdParam, idSegment, IncidentContextSchema, IncidentList, IncidentSchema, oneOf, text } from '../schemas.ts';
+import { AuditList, commaList, IdParam, idSegment, IncidentContextSchema, IncidentList, IncidentSchema, oneOf, text } from '../schemas.ts';
 
 const NOT_VISIBLE = { 404: 'No such incident, or not in the caller’s jurisdiction (its existence is not revealed)' } as const;
 
@@ -36,11 +38,27 @@ const list = defineRoute({
     groupId: Type.Optional(Type.Integer({ minimum: 1, description: 'Drill-down: the incidents folded into this one' })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
     deadlines: Type.Optional(oneOf(['pending'], { description: 'Attach each incident’s pending deadlines (the board’s “time left”)' })),
+    level: Type.Optional(commaList('[1-5]', { description: 'Only these levels: comma-separated or repeated, e.g. 1,2' })),
+    type: Type.Optional(Type.String({ pattern: '^[a-z][a-z0-9_]{0,63}$', description: 'Only this alarm type' })),
+    grid: Type.Optional(text(64, { description: 'Only this grid' })),
+    q: Type.Optional(text(100, { description: 'Search: text address, place name or device id containing this (literally; % and _ are not wildcards)' })),
+    from: Type.Optional(Type.String({ format: 'date-time', description: 'History: raised at or after this ISO-8601 time (closed incidents included)' })),
+    to: Type.Optional(Type.String({ format: 'date-time', description: 'History: raised before this ISO-8601 time' })),
+    shelved: Type.Optional(oneOf(['true'] as const, { description: 'true: only incidents shelved (搁置) now' })),
   }),
   ok: { status: 200, description: 'Incidents', schema: IncidentList },
   async handler({ query, principal, deps }) {
-    const { deadlines, limit, board, ...filter } = query;
-    const incidents = await listIncidentsFor(deps.store, scopeOf(principal).user, { ...filter, ...(board ? { board: true } : {}), limit: limit ?? 100 });
+    const { deadlines, limit, board, level, type, grid, q, from, to, shelved, ...rest } = query;
+    const filter: IncidentFilter = {
+      ...(level ? { levels: level.split(',').map(Number) } : {}),
+      ...(type ? { alarmType: type } : {}),
+      ...(grid ? { grid } : {}),
+      ...(q?.trim() ? { q: q.trim() } : {}),
+      ...(from ? { from: Date.parse(from) } : {}),
+      ...(to ? { to: Date.parse(to) } : {}),
+      ...(shelved ? { shelved: true } : {}),
+    };
+    const incidents = await listIncidentsFor(deps.store, scopeOf(principal).user, { ...rest, ...(board ? { board: true } : {}), limit: limit ?? 100 }, filter);
     if (deadlines !== 'pending') return { json: { incidents } };
     const pending = await pendingDeadlines(deps.store, incidents.map((i) => i.id));
     return { json: { incidents: incidents.map((i) => ({ ...i, deadlines: pending.get(i.id) ?? [] })) } };
@@ -113,10 +131,27 @@ const ActionRequest = Type.Object(
     action: oneOf(ACTIONS),
     actor: Type.Optional(text(128, { description: 'Who acts. Required for consumers and open-access callers; a logged-in user always acts as themself' })),
     note: Type.Optional(text(2000)),
-    unitId: Type.Optional(text(64, { description: 'The unit to dispatch to (action dispatch)' })),
+    unitId: Type.Optional(text(64, { description: 'The unit to dispatch to (action dispatch), or to hand the incident to (action reassign, required)' })),
+    until: Type.Optional(Type.String({ format: 'date-time', description: 'Action shelve (required): ISO-8601 time the incident returns to the board, at most alarmPolicy.shelving.maxHours (default 8 h) ahead' })),
+    members: Type.Optional(Type.Boolean({ description: 'Action acknowledge of a flood notice: acknowledge every open member too, one audit row each' })),
   },
   { $id: 'ActionRequest' },
 );
+
+const TRANSITION_STATUS = { not_found: 404, conflict: 409, invalid: 400, forbidden: 403 } as const;
+
+/** Whether a user may hand an incident to `unit`: the unit's area lies within their jurisdictions. */
+function mayAssignFor(principal: Principal): ((unit: TargetUnit, db: Queryable) => Promise<boolean>) | undefined {
+  const { user } = scopeOf(principal);
+  if (user === null) return undefined;
+  return async (unit, db) => {
+    if (!isTier(unit.tier)) return false;
+    const tiers = TIERS.slice(TIERS.indexOf(unit.tier));
+    const rows = await db.query<Partial<Record<Tier, string | null>>>(`SELECT ${tiers.join(', ')} FROM addresses WHERE ${unit.tier} = $1 LIMIT 1`, [unit.area]);
+    const found = rows[0] ?? { [unit.tier]: unit.area };
+    return canSee(user, { grid: found.grid ?? null, community: found.community ?? null, street: found.street ?? null, district: found.district ?? null });
+  };
+}
 
 function sourceOf(principal: Principal, ip: string | undefined): string {
   if (principal.kind === 'user') return `console:${ip ?? 'unknown'}`;
@@ -142,23 +177,38 @@ const actions = defineRoute({
   method: 'post',
   path: '/api/v1/incidents/:id/actions',
   tag: 'incidents',
-  summary: 'Lifecycle action (dispatch, acknowledge, on_site, resolve, close, false_alarm, test, note)',
+  summary: 'Lifecycle action (dispatch, acknowledge, on_site, resolve, close, false_alarm, test, note, reassign, shelve, unshelve)',
   access: 'reader',
   params: IdParam,
   body: ActionRequest,
   ok: { status: 200, description: 'The incident after the action', schema: IncidentSchema },
-  errors: { 403: 'The user’s role may not change incidents', ...NOT_VISIBLE, 409: 'Illegal transition from the current status' },
+  errors: {
+    400: 'A field the action needs is missing or wrong (reassign: unitId, note; shelve: note, until)',
+    403: 'The user’s role may not change incidents, or the reassign target is outside their jurisdictions',
+    ...NOT_VISIBLE,
+    409: 'Illegal transition from the current status, or shelving not allowed for the level (alarmPolicy.shelving.levels)',
+  },
   async handler({ params, body, principal, deps, req }) {
     const { id } = await visibleIncident(deps, principal, params.id);
     const actor = actorOf(principal, body.actor, deps.config.openAccess);
     const outcome = new Outcome();
-    const request = { action: body.action, actor, note: body.note ?? '', source: sourceOf(principal, req.ip), ...(body.unitId ? { unitId: body.unitId } : {}) };
+    const mayAssign = mayAssignFor(principal);
+    const request: ActionInput = {
+      action: body.action,
+      actor,
+      note: body.note ?? '',
+      source: sourceOf(principal, req.ip),
+      ...(body.unitId ? { unitId: body.unitId } : {}),
+      ...(body.until !== undefined ? { until: body.until } : {}),
+      ...(body.members ? { members: true } : {}),
+      ...(mayAssign ? { mayAssign } : {}),
+    };
     try {
       const incident = await deps.store.transaction((tx) => applyAction(tx, id, request, deps.engine, outcome));
       deps.onOutcome(outcome);
       return { json: incident };
     } catch (err) {
-      if (err instanceof TransitionError) throw new HttpError(err.kind === 'not_found' ? 404 : 409, err.message);
+      if (err instanceof TransitionError) throw new HttpError(TRANSITION_STATUS[err.kind], err.message);
       throw err;
     }
   },

@@ -12,13 +12,16 @@ import { dispatchRoutes } from './dispatch.ts';
 import { emqxRoutes } from './emqx.ts';
 import { enrollmentRoutes } from './enrollment.ts';
 import { gatewayRoutes } from './gateways.ts';
+import { handoverRoutes } from './handover.ts';
 import { healthRoutes, openApiRoute } from './health.ts';
 import { incidentRoutes } from './incidents.ts';
+import { mapRoutes } from './map.ts';
 import { placeRoutes } from './places.ts';
 import { userRoutes } from './users.ts';
 
 export const ROUTES: readonly ApiRoute[] = [
   ...incidentRoutes,
+  ...handoverRoutes,
   ...alarmKpiRoutes,
   ...dispatchRoutes,
   ...adminRoutes,
@@ -29,6 +32,7 @@ export const ROUTES: readonly ApiRoute[] = [
   ...emqxRoutes,
   ...authRoutes,
   ...consoleRoutes,
+  ...mapRoutes,
   ...catalogueRoutes,
   ...ackLinkRoutes,
   ...healthRoutes,

@@ -13,3 +13,5 @@ CREATE TABLE enrollment_tokens (
   used_at     timestamptz
 );
 CREATE INDEX enrollment_tokens_gateway_idx ON enrollment_tokens (gateway_id);
+-- Added with 013 (issue 11) for databases that run 003 after 013: the column 013 adds elsewhere.
+ALTER TABLE enrollment_tokens ADD COLUMN IF NOT EXISTS communities text[] NOT NULL DEFAULT '{}';

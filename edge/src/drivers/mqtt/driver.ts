@@ -18,6 +18,11 @@ export interface MqttDriverOptions {
   devices: BoundDevice[];
   logger: Logger;
   metrics: EdgeMetrics;
+  /**
+   * Test seam only (the agent never sets it): replaces the identity-binding rule so the attack
+   * suite can show its case fails with the rule off (test/security/identity.test.ts).
+   */
+  clientIdAllowed?: (clientId: string, deviceId: string) => boolean;
 }
 
 // CONNACK return codes, MQTT 3.1.1 §3.2.2.3 (aedes maps them to MQTT 5 reason codes for v5 clients).
@@ -37,6 +42,9 @@ export class MqttDriver implements Driver {
   private readonly options: MqttDriverOptions;
   private readonly byUsername: Map<string, BoundDevice>;
   private readonly deviceOf = new WeakMap<Client, string>();
+  /** Live session per device id, to tell a takeover (counted) from a first connection. */
+  private readonly liveSession = new Map<string, Client>();
+  private readonly deviceIds: Set<string>;
   private readonly sockets = new Set<Socket>();
   private broker: Aedes | null = null;
   private server: Server | null = null;
@@ -53,6 +61,23 @@ export class MqttDriver implements Driver {
     this.byUsername = new Map(
       options.devices.flatMap((d): Array<[string, BoundDevice]> => (d.device.mqtt === undefined ? [] : [[d.device.mqtt.username, d]])),
     );
+    this.deviceIds = new Set([...this.byUsername.values()].map((d) => d.device.id));
+  }
+
+  /**
+   * Counts a CONNECT under a configured device's client id: refused when it did not prove that
+   * device's credential, owner when the device's own credential replaces its live session.
+   */
+  private countTakeover(client: Client, provedDeviceId: string | null): void {
+    if (!this.deviceIds.has(client.id)) return;
+    if (provedDeviceId !== client.id) {
+      this.options.metrics.deviceTakeovers.inc({ result: 'refused' });
+      this.options.logger.warn({ clientId: client.id, provedDeviceId }, "device refused at CONNECT: another device's client id or a wrong password");
+      return;
+    }
+    const live = this.liveSession.get(client.id);
+    if (live !== undefined && live !== client && !live.closed) this.options.metrics.deviceTakeovers.inc({ result: 'owner' });
+    this.liveSession.set(client.id, client);
   }
 
   get listenPort(): number {
@@ -82,6 +107,7 @@ export class MqttDriver implements Driver {
         const bound = username === undefined ? undefined : this.byUsername.get(username);
         if (!bound?.device.mqtt || !constantTimeEqual(password, bound.device.mqtt.password)) {
           this.guard.failed(client.conn);
+          this.countTakeover(client, null);
           metrics.deviceConnectRefused.inc({ reason: 'bad_credentials' });
           logger.warn({ clientId: client.id, username }, 'device refused at CONNECT: bad username or password');
           done(authError('bad username or password', BAD_USERNAME_OR_PASSWORD), false);
@@ -89,14 +115,16 @@ export class MqttDriver implements Driver {
         }
         // Identity binding: the client id is exactly the device id, so one device's credential
         // cannot take over another device's session (MQTT-3.1.4-2 would close the older one).
-        if (client.id !== bound.device.id) {
+        if (!(this.options.clientIdAllowed ?? ((id, deviceId) => id === deviceId))(client.id, bound.device.id)) {
           this.guard.failed(client.conn);
+          this.countTakeover(client, bound.device.id);
           metrics.deviceConnectRefused.inc({ reason: 'client_id' });
           logger.warn({ clientId: client.id, deviceId: bound.device.id }, 'device refused at CONNECT: client id is not the device id');
           done(authError(`client id must be the device id (${bound.device.id})`, IDENTIFIER_REJECTED), false);
           return;
         }
         this.guard.authenticated(client.conn);
+        this.countTakeover(client, bound.device.id);
         this.deviceOf.set(client, bound.device.id);
         done(null, true);
       },
@@ -123,12 +151,16 @@ export class MqttDriver implements Driver {
         done(null, deviceId !== undefined && subscription.topic === downTopic(deviceId) ? subscription : null);
       },
     });
+    broker.on('clientDisconnect', (client) => {
+      if (this.liveSession.get(client.id) === client) this.liveSession.delete(client.id);
+    });
     broker.on('clientError', (client, err) => logger.debug({ clientId: client.id, err: err.message }, 'device connection error'));
     this.broker = broker;
 
     const server = createServer((socket) => {
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
+      // PUBACKs written in one turn leave in one socket write (GuardedSocket._writev, issue 12).
       this.guard.accept(socket, (stream) => broker.handle(stream));
     });
     this.server = server;

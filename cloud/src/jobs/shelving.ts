@@ -3,22 +3,14 @@
 // (socket.io, dispatch updates) through onOutcome. The clock is injectable (`now`) like the
 // alarm-policy job's, so a rehearsal runs the same code at any speed; rows are claimed with
 // SKIP LOCKED, so every replica runs it.
-import type { Logger } from 'pino';
 import { Outcome, type EngineOptions } from '../incidents/outcome.ts';
 import { unshelveExpired } from '../incidents/shelving.ts';
-import type { CloudMetrics } from '../metrics.ts';
 import type { Store } from '../store/store.ts';
+import type { AlarmPolicyJobOptions } from './alarm-policy.ts';
 import { PeriodicJob } from './job.ts';
 
-export interface ShelvingJobOptions {
-  store: Store;
-  engine: EngineOptions;
-  metrics: CloudMetrics;
-  log: Logger;
-  everyMs: number;
-  onOutcome: (outcome: Outcome) => void;
-  now?: () => number;
-}
+/** The same inputs as the other engine timer job (alarm policy). */
+export type ShelvingJobOptions = AlarmPolicyJobOptions;
 
 /** One round at `nowMs`, in one transaction; what returned is in the outcome. */
 export async function runShelvingTimers(store: Store, engine: EngineOptions, nowMs: number): Promise<Outcome> {

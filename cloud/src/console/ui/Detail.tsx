@@ -7,6 +7,7 @@ import { actorText, auditLabel, auditNote, familyName, getLang, reasonText, t, t
 import { awaitingAck, statusText } from './board-model.ts';
 import { ActionButtons, type Ask } from './ActionButtons.tsx';
 import { FloorView } from './FloorView.tsx';
+import { Rows } from './Pages.tsx';
 import type { AuditEntry, Catalogue, Incident, IncidentContext, User } from './types.ts';
 
 interface Loaded {
@@ -26,23 +27,6 @@ interface Props {
 }
 
 const time = (ms: number): string => new Date(ms).toLocaleTimeString(getLang());
-
-function MiniTable({ rows }: { rows: string[][] }) {
-  if (!rows.length) return <p class="muted">{t('detail.none')}</p>;
-  return (
-    <table class="mini">
-      <tbody>
-        {rows.map((r, k) => (
-          <tr key={k}>
-            {r.map((c, j) => (
-              <td key={j}>{c}</td>
-            ))}
-          </tr>
-        ))}
-      </tbody>
-    </table>
-  );
-}
 
 /** Who acted: the logged-in staffer by display name, the system as 系统, others by their login. */
 const actorName = (e: AuditEntry, user: User): string => actorText(e.actor, user, e.actorName);
@@ -131,7 +115,7 @@ function Body({ data, user, unitName }: { data: Loaded; user: User; unitName: (i
       <h3>{t('detail.timeline')}</h3>
       <Timeline audit={audit} user={user} unitName={unitName} />
       <h3>{t('detail.readings')}</h3>
-      <MiniTable rows={readingsOf(ctx)} />
+      <Rows rows={readingsOf(ctx)} />
     </div>
   );
 }

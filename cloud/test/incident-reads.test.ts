@@ -129,6 +129,23 @@ test('each filter alone: level (comma list or repeated), type, grid, search, his
   await cloud.store.query('UPDATE incidents SET shelved_until = NULL WHERE id = $1', [id('gas2')]);
 });
 
+test('search finds an incident by any member: a joined device id or its address, not only the first', async () => {
+  const joined = id('smoke2');
+  await cloud.store.query(
+    `UPDATE incidents SET members = members || $2::text::jsonb WHERE id = $1`,
+    [joined, JSON.stringify([{ gatewayId: GW.gatewayId, deviceId: 'dev-joined-7', alarmType: 'smoke', addressId: 'R-0003' }])],
+  );
+  await cloud.store.query('INSERT INTO incident_sources (incident_id, gateway_id, device_id, alarm_type) VALUES ($1, $2, $3, $4)', [joined, GW.gatewayId, 'dev-joined-7', 'smoke']);
+  try {
+    assert.deepEqual(await keys('q=DEV-JOINED-7'), ['smoke2'], 'a joined device id');
+    assert.deepEqual(await keys(`q=${encodeURIComponent('A_B 便利店')}`), ['water3', 'smoke2'], 'a joined member’s place name');
+    assert.deepEqual(await keys('q=dev-joined-8'), [], 'nothing else matches');
+  } finally {
+    await cloud.store.query('DELETE FROM incident_sources WHERE incident_id = $1 AND device_id = $2', [joined, 'dev-joined-7']);
+    await cloud.store.query(`UPDATE incidents SET members = '[]'::jsonb WHERE id = $1`, [joined]);
+  }
+});
+
 test('filters combine with AND', async () => {
   assert.deepEqual(await keys('level=1,2&type=smoke'), ['smoke1', 'smoke2', 'old']);
   assert.deepEqual(await keys('level=1,2&type=smoke&grid=FT-G02'), ['smoke2']);

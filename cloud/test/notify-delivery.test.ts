@@ -41,10 +41,10 @@ function config(overrides: Partial<NotifyConfig['delivery']>): NotifyConfig {
 }
 
 /** One alarm from a fresh gateway each time, so the alarm flood policy never folds them together. */
-async function raise(): Promise<number> {
+async function raise(level = 1): Promise<number> {
   const gw = { gatewayId: `${gateway.gatewayId}-${++seq}`, site: gateway.site };
   await new GatewayRegistry(store).addGateway({ ...gw, secret: 'deliver-secret-01' });
-  const event = alarmEvent(gw.gatewayId, seq, { level: 1, addressId: 'FT-0001-0203' });
+  const event = alarmEvent(gw.gatewayId, seq, { level, addressId: 'FT-0001-0203' });
   await store.transaction((tx) => applyEvents(tx, gw, [event], DEFAULT_ENGINE, new Outcome()));
   const [row] = await store.query<{ incident_id: string }>('SELECT incident_id FROM events WHERE event_id = $1', [event.id]);
   return Number(row?.incident_id);
@@ -161,4 +161,31 @@ test('delivery: a row planned before someone acknowledged is cancelled, not sent
   assert.equal(vendor.requests.length, before);
   const [row] = await store.query<{ status: string }>('SELECT status FROM notifications WHERE incident_id = $1', [id]);
   assert.equal(row?.status, 'cancelled');
+});
+
+test('delivery: a shelved incident plans nothing and holds its pending rows; unshelved, they go out', async () => {
+  await endAll();
+  const cfg = parseNotifyConfig({
+    ...config({}),
+    chains: [{ name: 'all', levels: [1, 2, 3, 4, 5], steps: [{ afterS: 0, tier: 'grid', channels: ['wecom'] }, { afterS: 60, tier: 'grid', channels: ['wecom'] }] }],
+  });
+  const id = await raise(3);
+  const clock = { t: Date.now() };
+  const results: AttemptResult[] = [];
+  assert.equal(await planNotifications(store, cfg, clock.t, 3_600_000), 1, 'step 0 planned before shelving');
+  const until = new Date(clock.t + 3_600_000).toISOString();
+  await store.transaction((tx) => applyAction(tx, id, { action: 'shelve', actor: 'staff', note: '维修中', source: 'test', until }, DEFAULT_ENGINE, new Outcome()));
+  const before = vendor.requests.length;
+  const d = deps(cfg, clock, results);
+  assert.equal(await deliverDue(d, 10), 0, 'a shelved incident’s row is not claimed');
+  clock.t += 120_000;
+  assert.equal(await planNotifications(store, cfg, clock.t, 3_600_000), 0, 'no escalation step is planned while shelved');
+  assert.equal(await deliverDue(d, 10), 0);
+  assert.equal(vendor.requests.length, before, 'nothing reached the vendor while shelved');
+  const held = await store.query<{ status: string; attempts: number }>('SELECT status, attempts FROM notifications WHERE incident_id = $1', [id]);
+  assert.deepEqual(held, [{ status: 'pending', attempts: 0 }], 'held, not cancelled');
+  await store.transaction((tx) => applyAction(tx, id, { action: 'unshelve', actor: 'staff', note: '', source: 'test' }, DEFAULT_ENGINE, new Outcome()));
+  assert.equal(await planNotifications(store, cfg, clock.t, 3_600_000), 1, 'the step whose delay passed meanwhile is planned on unshelving');
+  assert.equal(await deliverDue(d, 10), 2);
+  assert.deepEqual(results, ['sent', 'sent']);
 });

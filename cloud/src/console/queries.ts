@@ -13,7 +13,7 @@ export interface IncidentFilter {
   levels?: readonly number[];
   alarmType?: string;
   grid?: string;
-  /** Search text: the address's text, its place name (shop, household) or the device id contain it. */
+  /** Search text: an address's text, its place name (shop, household) or a device id of any member contains it. */
   q?: string;
   /** raised_at range, epoch ms, from inclusive, to exclusive; closed incidents included (history). */
   from?: number;
@@ -40,7 +40,13 @@ export function filterConditions(filter: IncidentFilter, params: SqlParam[]): st
   if (filter.q) {
     const p = param(containsPattern(filter.q));
     where.push(
-      `(device_id ILIKE ${p} ESCAPE '\\' OR EXISTS (SELECT 1 FROM addresses a WHERE a.address_id = incidents.address_id AND (a.address_text ILIKE ${p} ESCAPE '\\' OR a.place_name ILIKE ${p} ESCAPE '\\')))`,
+      // Every member counts, not only the first device: a correlated incident (two detectors in one
+      // building, a flood notice) is found by any of its devices or addresses.
+      `(device_id ILIKE ${p} ESCAPE '\\'
+        OR EXISTS (SELECT 1 FROM incident_sources s WHERE s.incident_id = incidents.id AND s.device_id ILIKE ${p} ESCAPE '\\')
+        OR EXISTS (SELECT 1 FROM addresses a
+          WHERE (a.address_id = incidents.address_id OR a.address_id IN (SELECT m->>'addressId' FROM jsonb_array_elements(incidents.members) m))
+            AND (a.address_text ILIKE ${p} ESCAPE '\\' OR a.place_name ILIKE ${p} ESCAPE '\\')))`,
     );
   }
   if (filter.from !== undefined) where.push(`raised_at >= to_timestamp(${param(filter.from)}::double precision / 1000)`);

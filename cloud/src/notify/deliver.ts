@@ -44,7 +44,9 @@ const LEASE_MS = 60_000;
 export async function claimDue(db: Queryable, now: number, limit: number): Promise<DueRow[]> {
   const rows = await db.query<{ id: string | number; incident_id: string | number; step: number; person_id: string; role: string; channel: string; recipient: string; attempts: number }>(
     `UPDATE notifications SET next_at = to_timestamp(($1 + $3) / 1000.0), attempts = attempts + 1
-     WHERE id IN (SELECT id FROM notifications WHERE status = 'pending' AND next_at <= to_timestamp($1 / 1000.0) ORDER BY next_at, id LIMIT $2 FOR UPDATE SKIP LOCKED)
+     WHERE id IN (SELECT id FROM notifications n WHERE status = 'pending' AND next_at <= to_timestamp($1 / 1000.0)
+       AND NOT EXISTS (SELECT 1 FROM incidents i WHERE i.id = n.incident_id AND i.shelved_until IS NOT NULL)
+       ORDER BY next_at, id LIMIT $2 FOR UPDATE SKIP LOCKED)
      RETURNING id, incident_id, step, person_id, role, channel, recipient, attempts`,
     [now, limit, LEASE_MS],
   );
@@ -65,13 +67,17 @@ async function rateLimited(db: Queryable, row: DueRow, config: NotifyConfig, now
   return Number(rows[0]?.n ?? 0) >= max;
 }
 
-/** One send; null when the incident was acknowledged since the row was planned (chain stopped). */
-async function attempt(deps: DeliverDeps, row: DueRow, now: number): Promise<NotifyOutcome | null> {
+/**
+ * One send; 'stopped' when the incident was acknowledged since the row was planned (chain stopped),
+ * 'shelved' when it was shelved since the row was claimed (the row waits for the unshelve).
+ */
+async function attempt(deps: DeliverDeps, row: DueRow, now: number): Promise<NotifyOutcome | 'stopped' | 'shelved'> {
   const sender = deps.senders.get(row.channel);
   if (!sender) return { ok: false, retryable: false, detail: `channel ${row.channel} is not configured` };
   const incident = await getIncident(deps.store, row.incidentId);
   if (!incident) return { ok: false, retryable: false, detail: 'incident gone' };
-  if (!incident.open || !(UNACKNOWLEDGED as readonly string[]).includes(incident.status)) return null;
+  if (!incident.open || !(UNACKNOWLEDGED as readonly string[]).includes(incident.status)) return 'stopped';
+  if (incident.shelvedUntil !== null) return 'shelved';
   const deadlines = await deps.store.query<{ due_at: Date | string }>(
     "SELECT due_at FROM deadlines WHERE incident_id = $1 AND kind = 'ack' AND fired_at IS NULL AND cancelled_at IS NULL ORDER BY due_at LIMIT 1",
     [incident.id],
@@ -122,8 +128,13 @@ export async function deliverDue(deps: DeliverDeps, limit: number): Promise<numb
       continue;
     }
     const outcome = await attempt(deps, row, now);
-    if (!outcome) {
+    if (outcome === 'stopped') {
       await deps.store.query("UPDATE notifications SET status = 'cancelled', last_error = 'chain stopped before sending' WHERE id = $1", [row.id]);
+      continue;
+    }
+    if (outcome === 'shelved') {
+      // Held, not dropped: the attempt is given back and the row is sent once the incident is unshelved.
+      await deps.store.query('UPDATE notifications SET attempts = attempts - 1, next_at = to_timestamp($2 / 1000.0) WHERE id = $1', [row.id, now]);
       continue;
     }
     const result = await settle(deps, row, outcome, now);

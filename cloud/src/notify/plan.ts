@@ -3,6 +3,8 @@
 // the first step also reaches the address's social-end contacts. Rows are unique per (incident,
 // step, person, channel), so replicas and repeated rounds add nothing twice. Once an incident is
 // acknowledged (or leaves the unacknowledged states) its pending rows are cancelled: the chain stops.
+// A shelved incident (ISA-18.2 § 17: annunciation suppressed) plans nothing and its pending rows are
+// held (deliver.ts); on unshelving, the steps whose delay has passed meanwhile go out at once.
 import { getIncident, type Incident } from '../incidents/incident.ts';
 import type { Queryable } from '../store/store.ts';
 import type { Chain, ChainStep, NotifyConfig, Roster } from './config.ts';
@@ -86,7 +88,7 @@ export async function cancelStopped(db: Queryable): Promise<number> {
 /** One planning pass at `now`; returns how many notifications were added. */
 export async function planNotifications(db: Queryable, config: NotifyConfig, now: number, horizonMs: number): Promise<number> {
   const ids = await db.query<{ id: string | number }>(
-    `SELECT id FROM incidents WHERE open AND dispatchable AND status = ANY($1::text[]) AND raised_at > to_timestamp($2 / 1000.0) ORDER BY id`,
+    `SELECT id FROM incidents WHERE open AND dispatchable AND shelved_until IS NULL AND status = ANY($1::text[]) AND raised_at > to_timestamp($2 / 1000.0) ORDER BY id`,
     [`{${UNACKNOWLEDGED.join(',')}}`, now - horizonMs],
   );
   let added = 0;

@@ -1,6 +1,8 @@
 // Cloud ingest under load: gateways (a child process, so the cloud's event loop is measured alone)
-// publish telemetry batches of 5,000 readings at QoS 1 through the broker into ingest →
-// @influxdata/influxdb-client → VictoriaMetrics (InfluxDB v2 write API). Figures, all measured:
+// publish telemetry batches of 5,000 readings at QoS 1 through the broker into ingest → its
+// telemetry worker (decode, line protocol, @influxdata/influxdb-client) → VictoriaMetrics (InfluxDB
+// v2 write API). Env: BENCH_TELEMETRY_WORKERS, BENCH_TELEMETRY_NICE override the cloud's
+// telemetryWorkers / telemetryWorkerNice. Figures, all measured:
 //   readings_per_s          phase 1: rows VictoriaMetrics itself counts as inserted
 //                           (vm_rows_inserted_total{type="influx"}) per second, offered flat out
 //   alarm_to_socket_p99_ms  phase 2: one alarm every 100 ms while 100,000 readings/s (the target
@@ -17,6 +19,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { build, type Plugin } from 'esbuild';
 import { io as ioClient } from 'socket.io-client';
 import { encodeMessage, topicFor } from '@gridwatch/protocol';
 import { startCloud, type Incident } from '@gridwatch/cloud';
@@ -33,7 +37,29 @@ if (brokerKind !== 'embedded' && brokerKind !== 'mosquitto') throw new Error(`br
 /** Telemetry offered while alarm latency is measured: the issue's throughput target. */
 const ALARM_LOAD = Number(process.env.BENCH_ALARM_LOAD ?? 100_000);
 const loadAvg = (): string => os.loadavg().map((l) => l.toFixed(2)).join(' ');
+/** Telemetry worker threads of the cloud (telemetryWorkers; default: the cloud's own default, 1). */
+const WORKERS = {
+  ...(process.env.BENCH_TELEMETRY_WORKERS === undefined ? {} : { telemetryWorkers: Number(process.env.BENCH_TELEMETRY_WORKERS) }),
+  ...(process.env.BENCH_TELEMETRY_NICE === undefined ? {} : { telemetryWorkerNice: Number(process.env.BENCH_TELEMETRY_NICE) }),
+};
 console.error(`cloud-ingest: ${gatewayCount} gateways, ${seconds} s per phase, broker ${brokerKind}; load average ${loadAvg()}`);
+
+/**
+ * The telemetry worker bundled next to this bundle, where the cloud looks first (worker-pool.ts):
+ * the worker then runs as in a packaged cloud, not through tsx (its compiler and loader thread
+ * would add their memory to the cloud's RSS). Workspaces are bundled, npm packages stay external.
+ */
+async function bundleTelemetryWorker(): Promise<void> {
+  const script = process.argv[1];
+  if (!script?.endsWith('.mjs')) return;
+  const externalPackages: Plugin = {
+    name: 'external-packages',
+    setup: (b) => b.onResolve({ filter: /^[^./]/ }, (args) => (args.path.startsWith('@gridwatch/') ? undefined : { path: args.path, external: true })),
+  };
+  const entry = fileURLToPath(new URL('../cloud/src/telemetry/worker.ts', import.meta.url));
+  await build({ entryPoints: [entry], outfile: path.join(path.dirname(script), 'telemetry-worker.mjs'), bundle: true, platform: 'node', format: 'esm', target: 'node20', plugins: [externalPackages], logLevel: 'warning' });
+}
+await bundleTelemetryWorker();
 
 const vmDir = await mkdtemp(path.join(os.tmpdir(), 'gw-bench-vm-'));
 const vmPort = await freePort();
@@ -44,7 +70,7 @@ const mosquitto = brokerKind === 'mosquitto' ? new BenchMosquitto() : null;
 await mosquitto?.start();
 const db = await createTempDatabase();
 const brokerConfig = mosquitto ? { brokerUrl: mosquitto.url, ingestUsername: 'ingest' } : { mqttPort: 0 };
-const cloud = await startCloud({ httpPort: 0, ...brokerConfig, databaseUrl: db.url, logLevel: 'silent', influxUrl: vmUrl, influxBucket: 'bench' }).catch(async (err: unknown) => {
+const cloud = await startCloud({ httpPort: 0, ...brokerConfig, databaseUrl: db.url, logLevel: 'silent', influxUrl: vmUrl, influxBucket: 'bench', ...WORKERS }).catch(async (err: unknown) => {
   // Nothing below runs: leave no server behind.
   await db.drop();
   await mosquitto?.stop();
@@ -140,10 +166,16 @@ try {
   // Phase 1 — capacity: telemetry as fast as the broker acknowledges it, every reading counted in the TSDB.
   const before1 = await tsdbRows();
   const started = performance.now();
+  // Less load-sensitive than rates: the cloud process's CPU (all its threads) per 1,000 readings,
+  // and how busy the main thread (broker, ingest, alarms) was.
+  const cpu1 = process.cpuUsage();
+  const elu1 = performance.eventLoopUtilization();
   const published1 = await offerLoad(gateways, 0, () => delay(seconds * 1000));
   const rows1 = await settle(before1, published1);
   const elapsed = (performance.now() - started) / 1000;
-  console.error(`phase 1: ${published1} readings PUBACKed in ${seconds} s, ${rows1} in the TSDB after ${elapsed.toFixed(1)} s`);
+  const cpuMs = (({ user, system }) => (user + system) / 1000)(process.cpuUsage(cpu1));
+  const mainBusy = performance.eventLoopUtilization(elu1).utilization;
+  console.error(`phase 1: ${published1} readings PUBACKed in ${seconds} s, ${rows1} in the TSDB after ${elapsed.toFixed(1)} s; cloud CPU ${(cpuMs / (rows1 / 1000)).toFixed(2)} ms per 1k readings, main thread busy ${(mainBusy * 100).toFixed(0)} %`);
 
   // Phase 2 — alarm latency while the cloud ingests the target load of telemetry (ALARM_LOAD readings/s).
   const before2 = await tsdbRows();

@@ -19,7 +19,8 @@ const APPS = {
     extraEntries: { 'gridwatch-sim': 'sim/src/cli.ts' },
     commands: { gridwatch: 'gridwatch-edge', 'gridwatch-sim': 'gridwatch-sim' },
   },
-  cloud: { workspaces: ['cloud', 'protocol', 'firmware-profiles'], bin: 'gridwatch-cloud', extraEntries: {}, commands: { 'gridwatch-cloud': 'gridwatch-cloud' } },
+  // The telemetry worker thread's own bundle (cloud/src/telemetry/worker-pool.ts looks for it next to the cloud's).
+  cloud: { workspaces: ['cloud', 'protocol', 'firmware-profiles'], bin: 'gridwatch-cloud', extraEntries: { 'telemetry-worker': 'cloud/src/telemetry/worker.ts' }, commands: { 'gridwatch-cloud': 'gridwatch-cloud' } },
 } as const;
 type App = keyof typeof APPS;
 

@@ -19,7 +19,7 @@ import { CloudMetrics } from './metrics.ts';
 import { openStore } from './store/open.ts';
 import { PgliteStore } from './store/pglite.ts';
 import type { Store } from './store/store.ts';
-import type { InfluxSink } from './telemetry/influx.ts';
+import type { TelemetryPipeline } from './telemetry/worker-pool.ts';
 import { startBroker } from './wiring/broker.ts';
 import { directoryOf, type Directory } from './wiring/directory.ts';
 import { engineOptions } from './wiring/engine.ts';
@@ -52,8 +52,8 @@ export interface Cloud {
   /** The express application behind httpUrl (to embed the API elsewhere, or to list its routes). */
   readonly app: Express;
   readonly directory: Directory;
-  /** Null when no InfluxDB is configured (latest values only, in `ingest.latest`). */
-  readonly telemetry: InfluxSink | null;
+  /** The TSDB side of the telemetry pipeline; null when no InfluxDB is configured (latest values only, in `ingest.latest`). */
+  readonly telemetry: TelemetryPipeline | null;
   /** Deadlines, push deliveries and gateway supervision (jobs/). */
   readonly jobs: Jobs;
   readonly log: Logger;
@@ -85,7 +85,8 @@ async function assemble(config: CloudConfig, log: Logger, metrics: CloudMetrics,
   const logins = LoginGuard.create(config, log.child({ component: 'auth' }));
   stops.push(() => logins.stop());
   const { server, live } = createLive(store, sessions, config, log, stops);
-  const telemetry = startTelemetry(config, metrics, log, stops);
+  const pipeline = await startTelemetry(config, metrics, log, stops);
+  const telemetry = config.influxUrl ? pipeline : null;
   const { onOutcome, queueSignal, sinks } = outcomeFanOut(live);
   const ingest = new Ingest({
     brokerUrl: mqttUrl,
@@ -95,7 +96,7 @@ async function assemble(config: CloudConfig, log: Logger, metrics: CloudMetrics,
     metrics,
     log: log.child({ component: 'ingest' }),
     engine,
-    telemetry,
+    telemetry: pipeline,
     shareGroup: config.brokerUrl ? config.ingestShareGroup : null,
     onOutcome,
   });

@@ -68,6 +68,16 @@ export interface CloudConfig {
    * /write?db=<influxBucket> (InfluxDB 1.x before 1.8); with v1 influxToken is `user:password`.
    */
   influxApi: 'v2' | 'v1';
+  /** Worker threads that decode and write telemetry off ingest's event loop (0 = on it). */
+  telemetryWorkers: number;
+  /** Linux nice value of those threads: above 0 the host's scheduler serves alarms (main thread) first. */
+  telemetryWorkerNice: number;
+  /**
+   * Telemetry messages of one gateway the embedded broker reads and holds (PUBACK withheld) while
+   * ingest has no room, so the gateway's alarms behind them are still read; beyond it the broker
+   * stops reading the connection. 0 = stop at the first (alarms wait up to the 20 s hold).
+   */
+  mqttTelemetryHeldPerGateway: number;
   /** MQTT v5 shared-subscription group for ingest on an external broker (`$share/<group>/…`); null = plain. */
   ingestShareGroup: string | null;
   /** CAP 1.2 `sender` of rendered alerts. */
@@ -185,6 +195,9 @@ export const DEFAULT_CONFIG: Readonly<CloudConfig> = Object.freeze({
   influxOrg: 'gridwatch',
   influxBucket: 'gridwatch',
   influxApi: 'v2',
+  telemetryWorkers: 1,
+  telemetryWorkerNice: 10,
+  mqttTelemetryHeldPerGateway: 2,
   ingestShareGroup: null,
   capSender: 'gridwatch@localhost',
   shiftStarts: ['08:00', '20:00'],
@@ -348,6 +361,14 @@ function mapTiles(value: unknown): MapTiles | null {
   return { url: template, attribution, maxZoom: integer('mapTiles.maxZoom', maxZoom, 1, 22) };
 }
 
+function telemetryTuning(workers: unknown, nice: unknown, held: unknown): Pick<CloudConfig, 'telemetryWorkers' | 'telemetryWorkerNice' | 'mqttTelemetryHeldPerGateway'> {
+  return {
+    telemetryWorkers: integer('telemetryWorkers', workers, 0, 8),
+    telemetryWorkerNice: integer('telemetryWorkerNice', nice, 0, 19),
+    mqttTelemetryHeldPerGateway: integer('mqttTelemetryHeldPerGateway', held, 0, 64),
+  };
+}
+
 function shiftClock(starts: unknown, zone: unknown): Pick<CloudConfig, 'shiftStarts' | 'shiftTimeZone'> {
   return { shiftStarts: shiftStarts(starts), shiftTimeZone: timeZone('shiftTimeZone', zone) };
 }
@@ -421,6 +442,7 @@ export function resolveConfig(input: Partial<Record<keyof CloudConfig, unknown>>
     influxOrg: text('influxOrg', pick('influxOrg')),
     influxBucket: text('influxBucket', pick('influxBucket')),
     influxApi: oneOf('influxApi', pick('influxApi'), ['v2', 'v1'] as const),
+    ...telemetryTuning(pick('telemetryWorkers'), pick('telemetryWorkerNice'), pick('mqttTelemetryHeldPerGateway')),
     ingestShareGroup: optionalText('ingestShareGroup', pick('ingestShareGroup')),
     capSender: text('capSender', pick('capSender')),
     ...shiftClock(pick('shiftStarts'), pick('shiftTimeZone')),

@@ -8,6 +8,7 @@ import type { MqttClient } from 'mqtt';
 import { SCHEMA_VERSION, decodeMessage, encodeMessage, topicFor, type AckMessage, type AlarmEvent } from '@gridwatch/protocol';
 import { startCloud, type Cloud } from '../src/index.ts';
 import { alarmEvent, connectGateway, eventsMessage, eventually } from './helpers.ts';
+import { seededRandom } from '../src/replay/generate.ts';
 
 const GW = { gatewayId: 'gw-int-01', site: 'sz-futian', secret: 'integrity-secret-01' };
 const FZ = { gatewayId: 'gw-fz', site: 'sz-futian', secret: 'fuzz-secret-000001' };
@@ -115,17 +116,6 @@ test('a non-transient store error outside the per-event savepoints rejects the w
   }
 });
 
-/** mulberry32: a seeded generator, so a failing run can be replayed with its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Mutation = (events: Record<string, unknown>[], envelope: Record<string, unknown>, r: () => number) => void;
 const pick = <T>(r: () => number, list: readonly T[]): T => list[Math.floor(r() * list.length)] as T;
@@ -194,7 +184,7 @@ function eventIdsIn(bytes: Buffer): { parsed: boolean; ids: (string | null)[] } 
 
 test(`fuzz: ${MESSAGES} random and mutated payloads, every one answered by id or dead-lettered, counts agree`, { timeout: 600_000 }, async () => {
   const seed = Number(process.env.GRIDWATCH_FUZZ_SEED ?? 20261201);
-  const r = rng(seed);
+  const r = seededRandom(seed);
   const gateway = await gatewayClient(FZ);
   const seq = { next: 1 };
   const earlier: AlarmEvent[] = [];

@@ -74,3 +74,16 @@ test('a slot given back (the gateway left while held) admits the next waiter', a
   assert.equal(gate.inFlight, 1);
   gate.close();
 });
+
+test('tryAdmit takes a free slot at once, and never jumps the queue of waiters', async () => {
+  const gate = new TelemetryGate({ window: 1, holdMs: 10_000, registry: new Registry() });
+  const consumer = {};
+  gate.addConsumer(consumer);
+  assert.equal(gate.tryAdmit(), true);
+  assert.equal(gate.tryAdmit(), false, 'the window is full');
+  const waiting = gate.admit();
+  gate.acked(consumer);
+  assert.equal(await waiting, true, 'the waiter got the freed slot');
+  assert.equal(gate.tryAdmit(), false, 'the slot is the waiter\u2019s, not the late caller\u2019s');
+  gate.close();
+});

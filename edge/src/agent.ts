@@ -12,9 +12,21 @@ import { gatewayHealthChecks } from './gateway-health.ts';
 import { HttpServer, type Health } from './http/server.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createMetrics, type EdgeMetrics } from './metrics.ts';
-import { SqliteOutbox, TelemetryLane, openDatabase, type EdgeDatabase, type Outbox } from './outbox/index.ts';
+import {
+  SqliteOutbox,
+  StagedRuleStore,
+  TelemetryLane,
+  WorkerCommitBackend,
+  WorkerOutbox,
+  WriterThread,
+  countWriterCrashes,
+  openDatabase,
+  saveRuleState,
+  type EdgeDatabase,
+  type Outbox,
+} from './outbox/index.ts';
 import { createPipeline, type Pipeline } from './pipeline.ts';
-import { RuleEngine, SqliteRuleStore, systemClock, type Clock } from './rules/index.ts';
+import { RuleEngine, systemClock, type Clock } from './rules/index.ts';
 import { clearRunningMarker, countUncleanStart, writeRuntime } from './runtime-files.ts';
 import { Uplink } from './uplink/index.ts';
 
@@ -48,10 +60,12 @@ export interface AgentOptions {
   clock?: Clock;
 }
 
-/** The stores and the rule engine on the data folder's database. */
+/** The stores and the rule engine on the data folder's database (durable writes on the writer thread). */
 interface Stores {
   db: EdgeDatabase;
-  outbox: SqliteOutbox;
+  outbox: WorkerOutbox;
+  writer: WriterThread;
+  rules: StagedRuleStore;
   telemetry: TelemetryLane | null;
   metrics: EdgeMetrics;
   engine: RuleEngine;
@@ -59,23 +73,36 @@ interface Stores {
 
 function openStores(config: EdgeConfig, bound: BoundDevice[], clock: Clock, logger: Logger): Stores {
   mkdirSync(config.dataDir, { recursive: true });
-  const db = openDatabase(join(config.dataDir, 'edge.db'));
-  const outbox = new SqliteOutbox(db, config.gateway.id).init();
+  const file = join(config.dataDir, 'edge.db');
+  const db = openDatabase(file);
+  const local = new SqliteOutbox(db, config.gateway.id).init();
+  const rules = new StagedRuleStore(db).init();
+  const writer = new WriterThread({ file, logger });
+  // Fail at start, not at the first alarm, if the writer thread cannot open the database.
+  const probe = writer.call({ ops: [], durable: false });
+  if (!probe.ok) {
+    void writer.close();
+    db.close();
+    throw new Error(`outbox writer thread: ${probe.error}`);
+  }
+  const outbox = new WorkerOutbox(local, db, writer, config.gateway.id);
   const telemetry = config.outbox.telemetry
     ? new TelemetryLane(db, { budgetBytes: config.outbox.telemetryBudgetBytes, onThinned: (kind, n) => metrics.telemetryThinned.inc({ kind }, n) }).init()
     : null;
   const metrics = createMetrics(() => (db.open ? outbox.pendingCount() : 0), () => ({ bytes: telemetry?.stats().bytes ?? 0 }));
-  outbox.onCorrupt = (seq, reason) => {
+  local.onCorrupt = (seq, reason) => {
     metrics.outboxCorrupt.inc();
     logger.error({ seq, reason }, 'corrupt outbox record quarantined');
   };
+  writer.onCrash = countWriterCrashes(metrics);
+  outbox.onAckFailed = (err) => logger.warn({ err }, 'could not delete acked events; they will be sent again');
   const engine = new RuleEngine({
     devices: bound.map((d) => ({ deviceId: d.device.id, profile: d.profile, rules: d.rules ?? d.profile.rules, ...(d.device.addressId === undefined ? {} : { addressId: d.device.addressId }) })),
-    store: new SqliteRuleStore(db).init(),
+    store: rules,
     clock,
     gatewayId: config.gateway.id,
   }).init();
-  return { db, outbox, telemetry, metrics, engine };
+  return { db, outbox, writer, rules, telemetry, metrics, engine };
 }
 
 /** One driver per registered transport that has work (the local broker always runs: devices may be added at any time). */
@@ -94,7 +121,7 @@ function createDrivers(config: EdgeConfig, bound: BoundDevice[], logger: Logger,
 
 /** The periodic work: time-based rules and health, telemetry flushes, rule-state snapshots. */
 function startTimers(config: EdgeConfig, stores: Stores, tick: () => void, uplink: Uplink, logger: Logger): NodeJS.Timeout[] {
-  const { db, telemetry, engine } = stores;
+  const { writer, rules, telemetry, engine } = stores;
   const timers = [setInterval(tick, config.health.tickMs)];
   if (telemetry) {
     const flush = (): void => {
@@ -106,31 +133,33 @@ function startTimers(config: EdgeConfig, stores: Stores, tick: () => void, uplin
     };
     timers.push(setInterval(flush, config.outbox.telemetryFlushMs));
   }
-  timers.push(setInterval(() => db.open && db.transaction(() => engine.persist(true))(), 10_000));
+  timers.push(setInterval(() => writer.open && saveRuleState(writer, engine, rules, logger), 10_000));
   return timers;
 }
 
 /** Saves what is in memory and closes the database; a failure is logged, the close still happens. */
-function closeStores(config: EdgeConfig, { db, outbox, telemetry, engine }: Stores, logger: Logger): void {
+async function closeStores(config: EdgeConfig, { db, outbox, writer, rules, telemetry, engine }: Stores, logger: Logger): Promise<void> {
   if (db.open) {
     try {
       telemetry?.flush();
-      db.transaction(() => engine.persist(true))();
+      saveRuleState(writer, engine, rules, logger, true);
     } catch (err) {
       logger.error({ err: (err as Error).message }, 'could not save state at stop');
     }
   }
+  await writer.close();
   outbox.close();
   clearRunningMarker(config.dataDir);
 }
 
 function wirePipeline(devices: Map<string, BoundDevice>, stores: Stores, actuators: Actuators, uplink: Uplink, logger: Logger): Pipeline {
-  const { db, outbox, engine, telemetry, metrics } = stores;
+  const { db, outbox, writer, rules, engine, telemetry, metrics } = stores;
   return createPipeline({
     devices,
     db,
     outbox,
     engine,
+    backend: new WorkerCommitBackend({ writer, outbox, engine, rules }),
     telemetry,
     metrics,
     logger,
@@ -178,7 +207,7 @@ export async function startAgent(config: EdgeConfig, options: AgentOptions = {})
     await uplink.stop();
     for (const d of [...drivers].reverse()) await d.stop();
     await http.stop();
-    closeStores(config, stores, logger);
+    await closeStores(config, stores, logger);
   };
   try {
     if (uncleanStarts > 0) {
@@ -188,7 +217,8 @@ export async function startAgent(config: EdgeConfig, options: AgentOptions = {})
     for (const d of drivers) await d.start(pipeline);
     await http.start();
     uplink.start();
-    timers = startTimers(config, stores, tick, uplink, logger);
+    // The periodic tick does not wait for the disk (the writer thread commits it with the next group).
+    timers = startTimers(config, stores, () => pipeline.commitSoon(() => [...engine.tick(), ...healthDrafts()]), uplink, logger);
   } catch (err) {
     await stop();
     throw err;

@@ -4,8 +4,10 @@
 //
 // Durability before acknowledgement: a report's promise resolves only after the events it produced
 // are committed, and drivers acknowledge the device (MQTT PUBACK, the end of a Modbus poll cycle)
-// on that promise. Reports arriving within one turn of the event loop commit together (group
-// commit: one transaction and one fsync for a burst), each still acknowledged after the commit.
+// on that promise. Reports arriving within one turn of the event loop, or while the previous
+// group's commit is in flight, commit together (group commit: one transaction and one fsync for a
+// burst), each still acknowledged after the commit. In the agent the transaction runs on the
+// outbox's writer thread (`backend`), so the fsync does not hold this event loop.
 // When the commit fails (disk full, a broken database) the changes still drive local actuation at
 // once, are held in memory in order and retried with the next report or tick, and the gateway
 // raises its own `event_store_failed` alarm; nothing is dropped silently.
@@ -13,7 +15,7 @@ import type { Logger } from 'pino';
 import type { AlarmEvent, Reading } from '@gridwatch/protocol';
 import type { BoundDevice } from './config/index.ts';
 import type { EdgeMetrics } from './metrics.ts';
-import { GroupCommit, type EdgeDatabase, type Outbox, type TelemetryLane } from './outbox/index.ts';
+import { GroupCommit, type CommitBackend, type EdgeDatabase, type Outbox, type TelemetryLane } from './outbox/index.ts';
 import { decodeRegisters, decodeReport, type DecodeResult } from './profiles/index.ts';
 import type { EventDraft, RuleEngine } from './rules/index.ts';
 import { isLinkFrame, isRegisterFrame, type LinkFrame, type RawFrame } from './drivers/types.ts';
@@ -23,6 +25,8 @@ export interface PipelineOptions {
   db: EdgeDatabase;
   outbox: Outbox;
   engine: RuleEngine;
+  /** Where the group commit's transactions run; default: on this thread, on `db`. */
+  backend?: CommitBackend;
   /** Null: readings are not sent as telemetry. */
   telemetry: TelemetryLane | null;
   metrics: EdgeMetrics;
@@ -40,6 +44,8 @@ export interface Pipeline {
   (frame: RawFrame): Promise<void>;
   /** Commits drafts from the clock, a reset or the gateway's health, with the engine's state (and any earlier changes still waiting). */
   commit(produce: () => EventDraft[]): AlarmEvent[];
+  /** The same without blocking on the disk: the drafts go with the next group commit (the periodic tick). */
+  commitSoon(produce: () => EventDraft[]): void;
   /** Changes decided but not yet committed (waiting for the group commit or held after a failed one). */
   readonly held: number;
   /** True while the last commit failed (changes are held in memory). */
@@ -70,13 +76,14 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       return Promise.resolve();
     }
     const { readings } = decoded;
-    metrics.readings.inc({ device: frame.deviceId }, readings.length);
+    metrics.readingCounts.add(frame.deviceId, readings.length);
     telemetry?.push(readings);
     const committed = committer.enqueue(engine.evaluate(frame.deviceId, readings, frame.t));
     onReadings?.(frame.deviceId, readings);
     return committed;
   }) as Pipeline;
   pipeline.commit = (produce) => committer.commitNow(produce());
+  pipeline.commitSoon = (produce) => committer.commitSoon(produce());
   Object.defineProperty(pipeline, 'held', { get: () => committer.held });
   Object.defineProperty(pipeline, 'storeFailing', { get: () => committer.storeFailing });
   return pipeline;

@@ -23,9 +23,8 @@ export interface TestCloud {
   stop(): Promise<void>;
 }
 
-/** A plain aedes broker and one mqtt.js client acting as cloud ingest (it acks only when told). */
-export async function startTestCloud(): Promise<TestCloud> {
-  const broker = await Aedes.createBroker();
+/** An aedes broker on an ephemeral loopback port; `stop` closes its sockets and the broker. */
+export async function listenBroker(broker: Aedes): Promise<{ url: string; stop: () => Promise<void> }> {
   const sockets = new Set<Socket>();
   const server: Server = createServer((socket) => {
     sockets.add(socket);
@@ -34,7 +33,21 @@ export async function startTestCloud(): Promise<TestCloud> {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
-  const url = `mqtt://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  return {
+    url: `mqtt://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`,
+    async stop() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const socket of sockets) socket.destroy();
+      await closed;
+      await new Promise<void>((resolve) => broker.close(() => resolve()));
+    },
+  };
+}
+
+/** A plain aedes broker and one mqtt.js client acting as cloud ingest (it acks only when told). */
+export async function startTestCloud(): Promise<TestCloud> {
+  const listening = await listenBroker(await Aedes.createBroker());
+  const url = listening.url;
   const client: MqttClient = await mqtt.connectAsync(url, { clientId: 'test-cloud', reconnectPeriod: 0 });
   const events: EventsMessage[] = [];
   const statuses: StatusMessage[] = [];
@@ -62,10 +75,7 @@ export async function startTestCloud(): Promise<TestCloud> {
     },
     async stop() {
       await client.endAsync();
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      for (const socket of sockets) socket.destroy();
-      await closed;
-      await new Promise<void>((resolve) => broker.close(() => resolve()));
+      await listening.stop();
     },
   };
 }

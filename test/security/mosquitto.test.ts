@@ -179,6 +179,11 @@ test('rotation reaches Mosquitto: the old session is closed, the old secret refu
 test('planted regression: a gateway role widened to gw/# (through dynsec, not the cloud) lets the same attacks through', { skip }, async () => {
   const attackerCredential = await enroll('gw-mq-wide');
   await enroll('gw-mq-victim');
+  // The cloud creates the gateway's dynsec role after enrollment returns (dynsec.ts reconcile):
+  // widen it only once it exists, or the cloud's createRole lands after the widening and the
+  // attacker has its narrow role after all (seen under load).
+  const probe = await waitFor('wide gateway enrolled in mosquitto', async () => gatewayClient(attackerCredential).catch(() => undefined));
+  await probe.endAsync(true);
   // The planted regression: the attacker's dynsec role gets wildcard topics, as a careless role would.
   for (const acl of [['publishClientSend', 'gw/#'], ['subscribePattern', '#']] as const) {
     const widened = spawnSync('mosquitto_ctrl', ['-h', '127.0.0.1', '-p', String(plainPort), '-u', ADMIN.username, '-P', ADMIN.password, 'dynsec', 'addRoleACL', 'gw:gw-mq-wide', acl[0], acl[1], 'allow', '5'], { encoding: 'utf8' });

@@ -65,12 +65,28 @@ export interface BrokerOptions {
   rules?: Partial<BrokerRules>;
   /** Telemetry back-pressure (telemetry-gate.ts); defaults: window 4 messages, hold 20 s. */
   telemetryGate?: { window: number; holdMs: number };
+  /**
+   * A gateway's telemetry messages read and held without PUBACK while the gate has no room, so its
+   * alarms behind them on the same connection are read at once (default 2, the edge's telemetry
+   * window); beyond it the broker stops reading the connection. 0 = stop at the first held message.
+   */
+  telemetryHeldPerGateway?: number;
 }
 
-/** Small next to loopback TCP's socket buffers, and enough that ingest never waits for its next batch. */
+/**
+ * Small next to loopback TCP's socket buffers, and enough that ingest never waits for its next
+ * batch. 8 (ingest's own in-flight window) was measured: no higher rate, 30–60 MB more RSS.
+ */
 const TELEMETRY_WINDOW = 4;
 /** Below the edge's 30 s keepalive, so a held gateway is not taken for dead. */
 const TELEMETRY_HOLD_MS = 20_000;
+/** The edge's telemetry window (edge/src/uplink/uplink.ts): an edge never has more unacknowledged. */
+const TELEMETRY_HELD_PER_GATEWAY = 2;
+
+/** PUBACK of `messageId`: 3.1.1's form, also valid in MQTT 5 (reason code 0 and no properties may be omitted, §3.4.2.1). */
+function pubackBytes(messageId: number): Buffer {
+  return Buffer.from([0x40, 0x02, messageId >> 8, messageId & 0xff]);
+}
 
 /** The identity-binding and topic rules the broker enforces (acl.ts). */
 export interface BrokerRules {
@@ -92,6 +108,8 @@ export class EmbeddedBroker {
   private readonly gate: TelemetryGate<Client>;
   /** Payloads of telemetry the gate dropped: acknowledged to the gateway, forwarded to no one. */
   private readonly droppedPayloads = new WeakSet<object>();
+  /** Per gateway connection: telemetry messages read and held without PUBACK (telemetryHeldPerGateway). */
+  private readonly heldRead = new WeakMap<Client, number>();
   private boundPort: number | null = null;
   private boundTlsPort: number | null = null;
   private readonly onChange = (gatewayId: string): void => this.recheck(() => this.sessions.recheck(gatewayId));
@@ -229,14 +247,51 @@ export class EmbeddedBroker {
     return aedes;
   }
 
-  /** A gateway's QoS 1 telemetry waits for room at ingest (telemetry-gate.ts); everything else passes at once. */
+  /**
+   * A gateway's QoS 1 telemetry waits for room at ingest (telemetry-gate.ts); everything else passes
+   * at once. While it waits, the connection is read on (readOn) so the gateway's alarms behind it
+   * are not held; past the per-gateway allowance the connection is held as well (bounded memory).
+   */
   private gated(client: Client | null, identity: Identity | undefined, packet: PublishPacket, done: (error?: Error | null) => void): void {
     if (!client || identity?.kind !== 'gateway' || packet.qos !== 1 || packet.topic !== topicFor(identity, 'telemetry')) return done(null);
+    if (this.gate.tryAdmit()) return done(null);
+    if ((this.heldRead.get(client) ?? 0) < (this.options.telemetryHeldPerGateway ?? TELEMETRY_HELD_PER_GATEWAY)) return this.readOn(client, packet, done);
     void this.gate.admit().then((admitted) => {
       if (!admitted) this.droppedPayloads.add(packet.payload as object);
       // A gateway that left while held: aedes cannot PUBACK and will not forward, so the slot is not used.
       else if (!client.connected) this.gate.release();
       done(null);
+    });
+  }
+
+  /**
+   * Holds the message without holding the connection: aedes is told it is QoS 0 to no one (no
+   * PUBACK, forwarded to nobody), and once the gate admits it, this publishes a copy as the gateway
+   * would have and writes the PUBACK itself. Held too long: PUBACKed and dropped (counted by the
+   * gate). The gateway left meanwhile: neither, its edge resends the unacknowledged message.
+   */
+  private readOn(client: Client, packet: PublishPacket, done: (error?: Error | null) => void): void {
+    const { messageId, topic, payload } = packet;
+    // A new Buffer object over the same bytes: the held original's payload is marked as dropped.
+    const copy: PublishPacket = { cmd: 'publish', topic, payload: typeof payload === 'string' ? Buffer.from(payload) : payload.subarray(0), qos: 1, retain: false, dup: false };
+    if (messageId !== undefined) copy.messageId = messageId;
+    this.droppedPayloads.add(packet.payload as object);
+    Object.assign(packet, { qos: 0, retain: false });
+    this.heldRead.set(client, (this.heldRead.get(client) ?? 0) + 1);
+    done(null);
+    void this.gate.admit().then((admitted) => {
+      this.heldRead.set(client, Math.max(0, (this.heldRead.get(client) ?? 1) - 1));
+      const aedes = this.aedes;
+      if (!client.connected || !aedes) {
+        if (admitted) this.gate.release();
+        return;
+      }
+      const acknowledge = (): void => void (messageId !== undefined && client.conn.write(pubackBytes(messageId)));
+      if (!admitted) return acknowledge();
+      aedes.publish(copy, (err?: Error) => {
+        if (err) this.options.log.warn({ clientId: client.id, err: err.message }, 'held telemetry not forwarded; the edge will resend');
+        else acknowledge();
+      });
     });
   }
 

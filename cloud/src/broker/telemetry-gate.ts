@@ -6,8 +6,9 @@
 // messages delivered and not yet PUBACKed (ingest PUBACKs after the TSDB sink accepted a batch).
 // A held authorizePublish withholds the gateway's PUBACK and aedes stops reading its socket, so the
 // gateway's telemetry lane holds instead of cloud memory growing. A message held longer than
-// `holdMs` is acknowledged and dropped by policy (counted): the gateway's later packets, its
-// alarms among them, wait behind it at most that long.
+// `holdMs` is acknowledged and dropped by policy (counted). The broker reads a gateway's connection
+// on while up to 2 of its telemetry messages wait here (broker.ts readOn), so its alarms behind
+// them are not held; only past that allowance does the connection wait too.
 import { Counter, Gauge, type Registry } from 'prom-client';
 
 export type GateDropReason = 'held_too_long' | 'consumer_lost';
@@ -76,16 +77,20 @@ export class TelemetryGate<K extends object = object> {
     return true;
   }
 
+  /** Takes a slot now if one is free and nobody waits for one (then true); false = the caller must wait (admit). */
+  tryAdmit(): boolean {
+    if (this.outstanding.size === 0) return true;
+    if (this.waiters.length > 0 || !this.hasRoom) return false;
+    this.take();
+    return true;
+  }
+
   /**
    * Resolves true once the message may be forwarded (a slot per consumer is taken), false when it
    * waited `holdMs` and is to be dropped. Without a consumer nothing can hold a slot: admitted.
    */
   admit(): Promise<boolean> {
-    if (this.outstanding.size === 0) return Promise.resolve(true);
-    if (this.waiters.length === 0 && this.hasRoom) {
-      this.take();
-      return Promise.resolve(true);
-    }
+    if (this.tryAdmit()) return Promise.resolve(true);
     return new Promise((resolve) => {
       const waiter: Waiter = {
         admit: () => {

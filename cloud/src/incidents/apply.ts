@@ -43,7 +43,7 @@ export interface ApplyResult {
 
 export const DEFAULT_ENGINE: EngineOptions = { deadlines: DEFAULT_DEADLINES, autoCloseTypes: ['*'], ackPolicy: DEFAULT_ACK_POLICY };
 
-type Answer = 'inserted' | 'duplicate' | 'stale' | { rejected: string; label: RejectReason };
+export type Answer = 'inserted' | 'duplicate' | 'stale' | { rejected: string; label: RejectReason };
 
 /** Unique races with another replica are retried this often before the event is rejected. */
 const UNIQUE_RACE_ATTEMPTS = 3;
@@ -69,16 +69,8 @@ export async function applyEvents(
   const result: ApplyResult = { inserted: [], duplicates: [], stale: [], rejected: [], incidents: [] };
   const changed = new Map<number, Incident>();
   for (const event of events) {
-    const { answer, local } = mode.isolate ? await applyIsolated(tx, gateway, event, options) : await applyDirect(tx, gateway, event, options);
-    if (typeof answer === 'object') {
-      result.rejected.push({ id: event.id, reason: answer.rejected, label: answer.label });
-      continue;
-    }
-    if (answer === 'duplicate') result.duplicates.push(event.id);
-    else result.inserted.push(event.id);
-    if (answer === 'stale') result.stale.push(event.id);
-    for (const i of local.incidents.values()) changed.set(i.id, i);
-    outcome.merge(local);
+    const answered = mode.isolate ? await applyIsolated(tx, gateway, event, options) : await applyDirect(tx, gateway, event, options);
+    recordAnswer(result, changed, event.id, answered, outcome);
   }
   if (mode.markSeen && result.inserted.length > 0) {
     // Seen at the engine's clock: in a rehearsal the scripted time, else the database's.
@@ -86,6 +78,19 @@ export async function applyEvents(
   }
   result.incidents = [...changed.values()];
   return result;
+}
+
+/** Files one event's answer in the batch's result; its side effects count only if it was applied. */
+export function recordAnswer(result: ApplyResult, changed: Map<number, Incident>, eventId: string, { answer, local }: { answer: Answer; local: Outcome }, outcome: Outcome): void {
+  if (typeof answer === 'object') {
+    result.rejected.push({ id: eventId, reason: answer.rejected, label: answer.label });
+    return;
+  }
+  if (answer === 'duplicate') result.duplicates.push(eventId);
+  else result.inserted.push(eventId);
+  if (answer === 'stale') result.stale.push(eventId);
+  for (const i of local.incidents.values()) changed.set(i.id, i);
+  outcome.merge(local);
 }
 
 /** One event without a savepoint: any error propagates and the caller's transaction is lost. */
@@ -153,7 +158,8 @@ async function insertEvent(tx: Queryable, gateway: GatewayRecord, event: AlarmEv
   return { inserted: rows[0]?.inserted === true, advanced: rows[0]?.advanced === true };
 }
 
-async function applyEvent(tx: Queryable, gateway: GatewayRecord, event: AlarmEvent, options: EngineOptions, outcome: Outcome): Promise<Answer> {
+/** One event, no savepoint (the set-based apply, apply-set.ts, runs the events it cannot batch through here). */
+export async function applyEvent(tx: Queryable, gateway: GatewayRecord, event: AlarmEvent, options: EngineOptions, outcome: Outcome): Promise<Answer> {
   const stored = await insertEvent(tx, gateway, event);
   if (!stored.inserted) return 'duplicate';
   // Installer tests are recorded for the commissioning report but never become incidents.

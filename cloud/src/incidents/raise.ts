@@ -33,7 +33,7 @@ export function eventRules(options: EngineOptions, alarmType: string, address: A
 }
 
 /** Maintenance-lane incidents run on the installer's deadlines, every level alike. */
-function laneOptions(options: EngineOptions, alarmType: string): EngineOptions {
+export function laneOptions(options: EngineOptions, alarmType: string): EngineOptions {
   if (laneOf(alarmType) !== 'maintenance') return options;
   const row = policyOf(options).maintenanceDeadlines;
   return { ...options, deadlines: { 1: row, 2: row, 3: row, 4: row, 5: row } };

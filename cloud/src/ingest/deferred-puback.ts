@@ -38,4 +38,16 @@ export class DeferredPuback {
     if (receivedOn !== this.connection || !this.client.connected) return;
     (this.client as unknown as PacketWriter)._sendPacket({ cmd: 'puback', messageId: packet.messageId }, undefined, undefined, true);
   }
+
+  /**
+   * The PUBACKs of a committed group in one socket write: mqtt-packet writes each packet in several
+   * small pieces, so a group of 100 was ~300 writes (writev was the cloud's largest item in the
+   * storm's CPU profile). Corked until the next tick, as Node's stream docs advise.
+   */
+  sendAll(items: readonly { packet: IPublishPacket; receivedOn: number }[]): void {
+    const stream = this.client.stream as { cork?: () => void; uncork?: () => void } | undefined;
+    if (items.length > 1) stream?.cork?.();
+    for (const { packet, receivedOn } of items) this.send(packet, receivedOn);
+    if (items.length > 1) process.nextTick(() => stream?.uncork?.());
+  }
 }

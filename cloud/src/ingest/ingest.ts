@@ -15,14 +15,17 @@ import {
 } from '@gridwatch/protocol';
 import type { Logger } from 'pino';
 import type { GatewayRecord, GatewayRegistry } from '../gateways/registry.ts';
-import { applyEvents, ISOLATED, type ApplyMode, type ApplyResult } from '../incidents/apply.ts';
+import { ISOLATED, type ApplyMode, type ApplyResult } from '../incidents/apply.ts';
+import { applyGroup } from '../incidents/apply-set.ts';
 import { describeStoreError, isTransientStoreError } from '../incidents/store-errors.ts';
 import { Outcome, type EngineOptions } from '../incidents/outcome.ts';
 import type { CloudMetrics, RejectReason } from '../metrics.ts';
 import type { Queryable, Store } from '../store/store.ts';
 import { markAlive, markOffline } from '../supervision/gateways.ts';
-import type { InfluxSink } from '../telemetry/influx.ts';
 import { LatestValues } from '../telemetry/latest.ts';
+import { TelemetryProcessor } from '../telemetry/worker-processor.ts';
+import type { TelemetryPipeline } from '../telemetry/worker-pool.ts';
+import type { Verdict } from '../telemetry/worker-protocol.ts';
 import { checkEvents, type CheckedEvents } from './check-events.ts';
 import { DEFERRED, DeferredPuback } from './deferred-puback.ts';
 import { KeyedBatchLanes } from './lanes.ts';
@@ -37,8 +40,11 @@ export interface IngestOptions {
   metrics: CloudMetrics;
   log: Logger;
   engine: EngineOptions;
-  /** Readings also go here when InfluxDB is configured. */
-  telemetry: InfluxSink | null;
+  /**
+   * Decodes, validates and writes telemetry (worker threads, telemetry/worker-pool.ts); null =
+   * decoded on this thread, latest values only (tests that need no TSDB).
+   */
+  telemetry: TelemetryPipeline | null;
   /** MQTT v5 shared-subscription group: replicas split the uplink instead of each seeing all of it. */
   shareGroup: string | null;
   /** Called after commit with what the message changed (incidents, dispatches). */
@@ -59,10 +65,16 @@ const LANE_CAPACITY = 1000;
  */
 const GROUP_COMMIT_MAX = 100;
 
+/** Ids one ack message may carry (protocol AckMessage: eventIds and rejected, maxItems 500 each). */
+const ACK_MAX_IDS = 500;
+
 /** A group is applied without per-event savepoints; a store error redoes it message by message, isolated. */
 const GROUPED: ApplyMode = { isolate: false, markSeen: false };
 
-/** Telemetry batches the broker may have sent ahead of the one being written (MQTT 5 receiveMaximum). */
+/**
+ * Telemetry batches handled at once (in the workers), and what the broker may send ahead (MQTT 5
+ * receiveMaximum); beyond it the telemetry connection stops reading.
+ */
 const TELEMETRY_IN_FLIGHT = 8;
 
 type Refusal = { label: RejectReason; reason: string };
@@ -101,6 +113,7 @@ export class Ingest {
   private readonly aliveWritten = new Map<string, number>();
   private readonly lanes: KeyedBatchLanes<Held>;
   private pubacks: DeferredPuback | null = null;
+  private readonly telemetry: Pick<TelemetryPipeline, 'submit'>;
 
   constructor(private readonly options: IngestOptions) {
     this.lanes = new KeyedBatchLanes<Held>({
@@ -109,6 +122,8 @@ export class Ingest {
       maxBatch: GROUP_COMMIT_MAX,
       run: (_key, items) => this.runHeld(items),
     });
+    const local = options.telemetry ? null : new TelemetryProcessor(null, { log: options.log });
+    this.telemetry = options.telemetry ?? { submit: (gatewayId, payload) => local!.handle(gatewayId, payload) };
   }
 
   get connected(): boolean {
@@ -150,7 +165,7 @@ export class Ingest {
       false,
     );
     if (role === 'alarms') this.handleConcurrently(client);
-    else this.handleInOrder(client);
+    else this.handleTelemetry(client);
     client.on('error', (err) => log.warn({ err: err.message, role }, 'ingest mqtt error'));
     client.on('reconnect', () => log.info({ role }, 'ingest reconnecting to broker'));
     try {
@@ -207,7 +222,7 @@ export class Ingest {
       // Acknowledged to the broker even when it failed, as before: the edge resends it (no
       // application ack came), and an unacknowledged packet would hold one of the broker's
       // in-flight slots for this connection for good (Mosquitto: max_inflight_messages).
-      for (const { packet, receivedOn } of items) this.pubacks?.send(packet, receivedOn);
+      this.pubacks?.sendAll(items);
     }
   }
 
@@ -254,19 +269,41 @@ export class Ingest {
       for (const message of messages) await this.commitAndAnswer(message);
       return;
     }
-    messages.forEach((message, i) => this.answerEvents(message, committed[i]!));
+    // One ack (per 500 ids, the contract's bound) for the whole group instead of one per message:
+    // the edge deletes by event id, whichever message carried it.
+    const answers = messages.map((message, i) => this.recordAnswer(message, committed[i]!));
+    const acked = answers.flatMap((a) => a.acked);
+    const rejected = answers.flatMap((a) => a.rejected);
+    for (let i = 0; i < Math.max(acked.length, rejected.length); i += ACK_MAX_IDS) this.sendAck(first.gateway, acked.slice(i, i + ACK_MAX_IDS), rejected.slice(i, i + ACK_MAX_IDS));
+    committed.forEach((c) => this.options.onOutcome(c.outcome));
   }
 
-  /** Telemetry: one message at a time, PUBACK after the sink accepted it (mqtt.js reads the next packet after the callback). */
-  private handleInOrder(client: MqttClient): void {
+  /**
+   * Telemetry: up to TELEMETRY_IN_FLIGHT batches at once (the workers decode and write them), each
+   * PUBACK after the sink accepted its batch and in arrival order; a full window withholds the
+   * callback, so mqtt.js stops reading and the broker holds the rest.
+   */
+  private handleTelemetry(client: MqttClient): void {
+    const pubacks = new DeferredPuback(client);
+    let inFlight = 0;
+    let resume: (() => void) | null = null;
+    let inOrder: Promise<void> = Promise.resolve();
     client.handleMessage = (packet, done) => {
-      this.route(packet).then(
-        () => done(),
-        (err: unknown) => {
-          this.options.log.error({ err, topic: packet.topic }, 'ingest failed; the edge will resend');
-          done();
-        },
-      );
+      const receivedOn = pubacks.receivedOn();
+      inFlight += 1;
+      const handled = this.route(packet).catch((err: unknown) => this.options.log.error({ err, topic: packet.topic }, 'ingest failed; the edge will resend'));
+      inOrder = inOrder
+        .then(() => handled)
+        .then(() => {
+          pubacks.send(packet, receivedOn);
+          inFlight -= 1;
+          const next = resume;
+          resume = null;
+          next?.();
+        });
+      const carryOn = (): void => done(packet.qos === 1 ? DEFERRED : undefined);
+      if (inFlight < TELEMETRY_IN_FLIGHT) carryOn();
+      else resume = carryOn;
     };
   }
 
@@ -334,7 +371,14 @@ export class Ingest {
   }
 
   /** After the commit: metrics, logs, the application ack to the edge and the outcome's broadcasts. */
-  private answerEvents(message: EventsMessage, { result, outcome }: Committed): void {
+  private answerEvents(message: EventsMessage, committed: Committed): void {
+    const { acked, rejected } = this.recordAnswer(message, committed);
+    this.sendAck(message.gateway, acked, rejected);
+    this.options.onOutcome(committed.outcome);
+  }
+
+  /** A committed message's metrics and logs, and what its ack must say. */
+  private recordAnswer(message: EventsMessage, { result }: Committed): { acked: string[]; rejected: { id: string; reason: string }[] } {
     const { metrics, log } = this.options;
     const { gateway, checked } = message;
     metrics.ingestLatency.observe(Number(process.hrtime.bigint() - message.started) / 1e9);
@@ -351,8 +395,7 @@ export class Ingest {
     if (result.stale.length > 0) log.info({ gatewayId: gateway.gatewayId, stale: result.stale }, 'late events stored, not applied');
     if (result.duplicates.length > 0) log.debug({ gatewayId: gateway.gatewayId, duplicates: result.duplicates }, 'replayed events acknowledged');
     const rejected = [...checked.refused, ...result.rejected].flatMap((r) => (r.id === null ? [] : [{ id: r.id, reason: r.reason }]));
-    this.sendAck(gateway, [...result.inserted, ...result.duplicates], rejected);
-    this.options.onOutcome(outcome);
+    return { acked: [...result.inserted, ...result.duplicates], rejected };
   }
 
   /**
@@ -366,8 +409,7 @@ export class Ingest {
       const outcomes = messages.map(() => new Outcome());
       try {
         const results = await this.options.store.transaction(async (tx) => {
-          const applied: ApplyResult[] = [];
-          for (const [i, message] of messages.entries()) applied.push(await this.applyMessage(tx, message, outcomes[i]!, mode));
+          const applied = await this.applyMessages(tx, gateway, messages, outcomes, mode);
           await markAlive(tx, gateway.gatewayId);
           return applied;
         });
@@ -380,19 +422,27 @@ export class Ingest {
     }
   }
 
-  private async applyMessage(tx: Queryable, message: EventsMessage, outcome: Outcome, mode: ApplyMode): Promise<ApplyResult> {
-    const { gateway, checked, rawTopic, payload } = message;
-    for (const r of checked.refused) {
-      // Without a usable id the event cannot be answered: keep the whole message as evidence.
-      const evidence = r.id === null ? payload : Buffer.from(JSON.stringify(r.raw) ?? '');
-      await insertDeadLetter(tx, { topic: rawTopic, gatewayId: gateway.gatewayId, eventId: r.id, reason: r.reason, payload: evidence });
+  /**
+   * The group's events in one set-based apply (incidents/apply-set.ts; isolated: per message, as
+   * before), each message's refused events dead-lettered, and so are those the apply rejected.
+   */
+  private async applyMessages(tx: Queryable, gateway: GatewayRecord, messages: EventsMessage[], outcomes: Outcome[], mode: ApplyMode): Promise<ApplyResult[]> {
+    for (const { checked, rawTopic, payload } of messages) {
+      for (const r of checked.refused) {
+        // Without a usable id the event cannot be answered: keep the whole message as evidence.
+        const evidence = r.id === null ? payload : Buffer.from(JSON.stringify(r.raw) ?? '');
+        await insertDeadLetter(tx, { topic: rawTopic, gatewayId: gateway.gatewayId, eventId: r.id, reason: r.reason, payload: evidence });
+      }
     }
-    const applied = await applyEvents(tx, gateway, checked.events, this.options.engine, outcome, mode);
-    for (const r of applied.rejected) {
-      const event = checked.events.find((e) => e.id === r.id);
-      await insertDeadLetter(tx, { topic: rawTopic, gatewayId: gateway.gatewayId, eventId: r.id, reason: r.reason, payload: Buffer.from(JSON.stringify(event) ?? '') });
+    const results = await applyGroup(tx, gateway, messages.map((m) => m.checked.events), this.options.engine, outcomes, mode);
+    for (const [i, applied] of results.entries()) {
+      const { checked, rawTopic } = messages[i]!;
+      for (const r of applied.rejected) {
+        const event = checked.events.find((e) => e.id === r.id);
+        await insertDeadLetter(tx, { topic: rawTopic, gatewayId: gateway.gatewayId, eventId: r.id, reason: r.reason, payload: Buffer.from(JSON.stringify(event) ?? '') });
+      }
     }
-    return applied;
+    return results;
   }
 
   /**
@@ -410,10 +460,10 @@ export class Ingest {
   /** Acks committed ids and rejects refused ones; reasons are made storable and bounded for the contract. */
   private sendAck(gateway: GatewayRecord, eventIds: string[], rejected: { id: string; reason: string }[]): void {
     if (eventIds.length === 0 && rejected.length === 0) return;
-    const bounded = rejected.slice(0, 500).map((r) => ({ id: r.id, reason: storableText(r.reason).slice(0, 512) }));
+    const bounded = rejected.slice(0, ACK_MAX_IDS).map((r) => ({ id: r.id, reason: storableText(r.reason).slice(0, 512) }));
     let ack: string;
     try {
-      ack = encodeMessage('ack', { v: SCHEMA_VERSION, t: Date.now(), eventIds: eventIds.slice(0, 500), ...(bounded.length > 0 ? { rejected: bounded } : {}) });
+      ack = encodeMessage('ack', { v: SCHEMA_VERSION, t: Date.now(), eventIds: eventIds.slice(0, ACK_MAX_IDS), ...(bounded.length > 0 ? { rejected: bounded } : {}) });
     } catch (err) {
       this.options.log.error({ err, gatewayId: gateway.gatewayId }, 'ack could not be encoded; the edge will resend');
       return;
@@ -454,17 +504,10 @@ export class Ingest {
   }
 
   private async onTelemetry(gateway: GatewayRecord, payload: Buffer, rawTopic: string): Promise<void> {
-    const decoded = decodeMessage('telemetry', payload);
-    if (!decoded.ok) return this.deadLetter(rawTopic, gateway.gatewayId, payload, { label: decoded.error.includes('schema version') ? 'version' : 'schema', reason: decoded.error });
-    if (decoded.value.gatewayId !== gateway.gatewayId) {
-      return this.deadLetter(rawTopic, gateway.gatewayId, payload, {
-        label: 'gateway_mismatch',
-        reason: `gatewayId: ${decoded.value.gatewayId} does not match the topic's gateway ${gateway.gatewayId}`,
-      });
-    }
-    this.latest.update(gateway.gatewayId, decoded.value.readings);
-    await this.options.telemetry?.write(gateway.gatewayId, decoded.value.readings);
-    this.options.metrics.telemetryReadings.inc(decoded.value.readings.length);
+    const verdict: Verdict = await this.telemetry.submit(gateway.gatewayId, payload);
+    if (!verdict.ok) return this.deadLetter(rawTopic, gateway.gatewayId, payload, { label: verdict.label, reason: verdict.reason });
+    this.latest.updateCompact(gateway.gatewayId, verdict.latest);
+    this.options.metrics.telemetryReadings.inc(verdict.readings);
     await this.noteAlive(gateway.gatewayId);
   }
 

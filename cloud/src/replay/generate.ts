@@ -20,8 +20,8 @@ export interface DayPlan {
   fires: { building: string; devices: string[] }[];
 }
 
-/** mulberry32: small, fast and seedable; quality is ample for noise. */
-function random(seed: number): () => number {
+/** mulberry32: small, fast and seedable; quality is ample for noise (the seeded tests use it too). */
+export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -142,7 +142,7 @@ function flood(flats: Flat[], spanS: number, rnd: () => number, steps: Step[], p
 
 /** The day and what it planted. One edge device (an MQTT smoke detector) keeps the edge rules in the loop. */
 export function generateDay(options: DayOptions): { script: Script; plan: DayPlan } {
-  const rnd = random(options.seed);
+  const rnd = seededRandom(options.seed);
   const spanS = Math.round(options.hours * 3600);
   const { flats, communities, addresses } = layout(options.devices);
   const plan: DayPlan = { chattering: [], floodDevices: [], floodCommunity: communities[communities.length - 1] as string, fires: [] };

@@ -187,7 +187,8 @@ export async function importRulesCsv(tx: Queryable, csv: string): Promise<number
   return records.length;
 }
 
-interface AddressRow {
+/** An `addresses` row as the driver returns it (numeric columns may arrive as strings). */
+export interface AddressRow {
   address_id: string;
   address_text: string;
   place_name: string;
@@ -200,13 +201,12 @@ interface AddressRow {
   community: string;
   street: string;
   district: string;
-  lat: number | null;
-  lon: number | null;
+  lat: number | string | null;
+  lon: number | string | null;
 }
 
-export async function getAddress(db: Queryable, addressId: string): Promise<Address | null> {
-  const rows = await db.query<AddressRow>('SELECT * FROM addresses WHERE address_id = $1', [addressId]);
-  const r = rows[0];
+/** An address row as the API's Address (also for rows read in bulk, incidents/apply-set-sql.ts). */
+export function toAddress(r: AddressRow | null | undefined): Address | null {
   if (!r) return null;
   return {
     addressId: r.address_id,
@@ -224,6 +224,11 @@ export async function getAddress(db: Queryable, addressId: string): Promise<Addr
     lat: r.lat === null ? null : Number(r.lat),
     lon: r.lon === null ? null : Number(r.lon),
   };
+}
+
+export async function getAddress(db: Queryable, addressId: string): Promise<Address | null> {
+  const rows = await db.query<AddressRow>('SELECT * FROM addresses WHERE address_id = $1', [addressId]);
+  return toAddress(rows[0]);
 }
 
 export interface Jurisdiction {

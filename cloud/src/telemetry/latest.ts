@@ -2,6 +2,7 @@
 // TSDB is configured. Without InfluxDB it is the only telemetry store;
 // it is rebuilt from the next batches after a restart.
 import type { Reading, ReadingValue } from '@gridwatch/protocol';
+import type { CompactLatest } from './worker-protocol.ts';
 
 export interface LatestReading {
   value: ReadingValue;
@@ -21,6 +22,16 @@ export class LatestValues {
       const key = LatestValues.key(gatewayId, r.deviceId, r.point);
       const current = this.values.get(key);
       if (!current || current.t <= r.t) this.values.set(key, { value: r.value, t: r.t });
+    }
+  }
+
+  /** The same, from a telemetry worker's newest-per-point summary of a batch (worker-protocol.ts). */
+  updateCompact(gatewayId: string, latest: CompactLatest): void {
+    const { devices, points, values, times } = latest;
+    for (let i = 0; i < devices.length; i += 1) {
+      const key = LatestValues.key(gatewayId, devices[i]!, points[i]!);
+      const current = this.values.get(key);
+      if (!current || current.t <= times[i]!) this.values.set(key, { value: values[i]!, t: times[i]! });
     }
   }
 

@@ -46,6 +46,7 @@ export async function startBroker({ config, gateways, gatewayChanges, metrics, l
     log: log.child({ component: 'broker' }),
     ...brokerSecurityOptions(config),
     changes: gatewayChanges,
+    telemetryHeldPerGateway: config.mqttTelemetryHeldPerGateway,
   });
   await broker.start();
   stops.push(() => broker.stop());

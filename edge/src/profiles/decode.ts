@@ -19,16 +19,20 @@ function tidy(value: number): number {
   return Number.parseFloat(value.toPrecision(12));
 }
 
-type PointResult = { ok: true; value: ReadingValue } | { ok: false; reason: string };
+/** A point's refusal; a success is the bare value (no result object per point and report, issue 12). */
+class Rejected {
+  constructor(readonly reason: string) {}
+}
+type PointResult = ReadingValue | Rejected;
 
 function transform(point: Point, raw: unknown, field: string): PointResult {
-  if (typeof raw !== point.type) return { ok: false, reason: `${field}: expected ${point.type}, got ${raw === null ? 'null' : Array.isArray(raw) ? 'array' : typeof raw}` };
+  if (typeof raw !== point.type) return new Rejected(`${field}: expected ${point.type}, got ${raw === null ? 'null' : Array.isArray(raw) ? 'array' : typeof raw}`);
   let value = raw as ReadingValue;
   if (typeof value === 'number') {
-    if (!Number.isFinite(value)) return { ok: false, reason: `${field}: expected a finite number` };
+    if (!Number.isFinite(value)) return new Rejected(`${field}: expected a finite number`);
     if (point.mask !== undefined || point.shift !== undefined) {
       if (!Number.isSafeInteger(value) || value < 0 || value > 0xffffffff) {
-        return { ok: false, reason: `${field}: expected an unsigned 32-bit integer for mask/shift, got ${value}` };
+        return new Rejected(`${field}: expected an unsigned 32-bit integer for mask/shift, got ${value}`);
       }
       if (point.mask !== undefined) value = (value & point.mask) >>> 0;
       if (point.shift !== undefined) value = value >>> point.shift;
@@ -36,13 +40,13 @@ function transform(point: Point, raw: unknown, field: string): PointResult {
     if (point.scale !== undefined) value = tidy(value * point.scale);
     if (point.offset !== undefined) value = tidy(value + point.offset);
   }
-  if (typeof value === 'string' && value.length > MAX_STRING) return { ok: false, reason: `${field}: string longer than ${MAX_STRING}` };
+  if (typeof value === 'string' && value.length > MAX_STRING) return new Rejected(`${field}: string longer than ${MAX_STRING}`);
   if (point.enum !== undefined) {
     const key = String(value);
-    if (!Object.hasOwn(point.enum, key)) return { ok: false, reason: `${field}: value ${JSON.stringify(value)} has no enum mapping` };
+    if (!Object.hasOwn(point.enum, key)) return new Rejected(`${field}: value ${JSON.stringify(value)} has no enum mapping`);
     value = point.enum[key] as string;
   }
-  return { ok: true, value };
+  return value;
 }
 
 /** Decodes one delivery of a device with its profile's transport piece. Never throws. */
@@ -51,9 +55,9 @@ export function decode(profile: Profile, deviceId: string, input: RawInput, t: n
   if (!extracted.ok) return extracted;
   const readings: Reading[] = [];
   for (const { point, raw, field } of extracted.values) {
-    const result = transform(point as Point, raw, field);
-    if (!result.ok) return result;
-    readings.push({ deviceId, point: point.name, value: result.value, t });
+    const value = transform(point as Point, raw, field);
+    if (value instanceof Rejected) return { ok: false, reason: value.reason };
+    readings.push({ deviceId, point: point.name, value, t });
   }
   return { ok: true, readings };
 }

@@ -45,6 +45,8 @@ interface DeviceEntry {
   rules: readonly Rule[];
   /** Index of rules that need the clock (delays, inactivity, continuous, heartbeat, combination). */
   timed: boolean;
+  /** State key per alarm type, built once: a key built per report cost a string and its hash (issue 12). */
+  keys: Map<string, string>;
 }
 
 const key = (deviceId: string, alarmType: string): string => `${deviceId}\u0000${alarmType}`;
@@ -75,7 +77,8 @@ export class RuleEngine {
     for (const device of options.devices) {
       const rules = device.rules ?? device.profile.rules;
       const timed = rules.some((r) => r.kind === 'inactivity' || r.kind === 'continuous' || r.kind === 'heartbeat' || r.onDelaySeconds || r.offDelaySeconds);
-      this.devices.set(device.deviceId, { device, rules, timed });
+      const keys = new Map(rules.map((r) => [r.alarmType, key(device.deviceId, r.alarmType)]));
+      this.devices.set(device.deviceId, { device, rules, timed, keys });
     }
   }
 
@@ -86,8 +89,12 @@ export class RuleEngine {
     return this;
   }
 
-  private state(deviceId: string, alarmType: string, t: number): RuleState {
-    const k = key(deviceId, alarmType);
+  private keyFor(deviceId: string, alarmType: string): string {
+    return this.devices.get(deviceId)?.keys.get(alarmType) ?? key(deviceId, alarmType);
+  }
+
+  private state(deviceId: string, alarmType: string, t: number, entry?: DeviceEntry): RuleState {
+    const k = entry?.keys.get(alarmType) ?? this.keyFor(deviceId, alarmType);
     let s = this.states.get(k);
     if (!s) {
       s = fresh(t);
@@ -98,7 +105,7 @@ export class RuleEngine {
 
   /** Whether an alarm is raised as the cloud sees it (chattering alarms count as raised). */
   isActive(deviceId: string, alarmType: string): boolean {
-    const s = this.states.get(key(deviceId, alarmType));
+    const s = this.states.get(this.keyFor(deviceId, alarmType));
     return s !== undefined && (s.active || s.chattering === true);
   }
 
@@ -140,16 +147,14 @@ export class RuleEngine {
   evaluate(deviceId: string, readings: readonly Reading[], t: number): EventDraft[] {
     const entry = this.devices.get(deviceId);
     if (!entry) return [];
-    const values = new Map<string, ReadingValue>();
-    for (const r of readings) values.set(r.point, r.value);
     const { profile } = entry.device;
-    const isTest = profile.testPoint !== undefined && values.get(profile.testPoint) === true;
+    const isTest = profile.testPoint !== undefined && valueOf(readings, profile.testPoint) === true;
     const ctx: Ctx = { entry, t, isTest, snapshot: readings, out: [] };
     for (const rule of entry.rules) {
       if (rule.kind === 'heartbeat') {
-        const s = this.state(deviceId, rule.alarmType, t);
+        const s = this.state(deviceId, rule.alarmType, t, entry);
         s.lastSeen = t;
-        this.soft.add(key(deviceId, rule.alarmType));
+        this.soft.add(entry.keys.get(rule.alarmType)!);
         // A polled device whose bus reports the link lost stays offline until the bus says otherwise.
         if (s.cond && s.linkLost !== true) this.decide(ctx, rule, s, false);
         continue;
@@ -158,9 +163,9 @@ export class RuleEngine {
         this.combine(ctx, rule);
         continue;
       }
-      const value = values.get(rule.point);
+      const value = valueOf(readings, rule.point);
       if (value === undefined) continue;
-      const s = this.state(deviceId, rule.alarmType, t);
+      const s = this.state(deviceId, rule.alarmType, t, entry);
       const cond = this.condition(rule, s, value, t, deviceId);
       if (cond === null) continue;
       this.decide(ctx, rule, s, cond);
@@ -172,12 +177,12 @@ export class RuleEngine {
   tick(now: number = this.clock.now()): EventDraft[] {
     const out: EventDraft[] = [];
     for (const entry of this.devices.values()) {
-      const hasChatter = entry.rules.some((r) => this.states.get(key(entry.device.deviceId, r.alarmType))?.chattering);
+      const hasChatter = entry.rules.some((r) => this.states.get(entry.keys.get(r.alarmType)!)?.chattering);
       if (!entry.timed && !hasChatter) continue;
       const ctx: Ctx = { entry, t: now, isTest: false, snapshot: [], out };
       const id = entry.device.deviceId;
       for (const rule of entry.rules) {
-        const existing = this.states.get(key(id, rule.alarmType));
+        const existing = this.states.get(entry.keys.get(rule.alarmType)!);
         let cond: boolean | undefined;
         if (rule.kind === 'heartbeat') {
           const s = existing ?? this.state(id, rule.alarmType, now);
@@ -270,7 +275,7 @@ export class RuleEngine {
   }
 
   private condition(rule: PointRule, s: RuleState, value: ReadingValue, t: number, deviceId: string): boolean | null {
-    const k = key(deviceId, rule.alarmType);
+    // The state key is looked up only by the kinds that mark their state dirty here.
     switch (rule.kind) {
       case 'state':
         return value === (rule.whenValue ?? true);
@@ -285,7 +290,7 @@ export class RuleEngine {
         samples.push([t, value]);
         const from = t - rule.windowSeconds * 1000;
         while (samples.length > 0 && samples[0]![0] < from) samples.shift();
-        this.soft.add(k);
+        this.soft.add(this.keyFor(deviceId, rule.alarmType));
         let extreme = value;
         for (const [, v] of samples) extreme = rule.direction === 'rise' ? Math.min(extreme, v) : Math.max(extreme, v);
         return rule.direction === 'rise' ? value - extreme >= rule.delta : extreme - value >= rule.delta;
@@ -296,7 +301,7 @@ export class RuleEngine {
         if (s.ref === undefined || s.refT === undefined || value - s.ref >= rule.minDelta || value < s.ref) {
           s.ref = value;
           s.refT = t;
-          this.hard.add(k);
+          this.hard.add(this.keyFor(deviceId, rule.alarmType));
         }
         return t - s.refT >= rule.windowSeconds * 1000;
       }
@@ -306,9 +311,9 @@ export class RuleEngine {
         if (value > rule.above) {
           if (s.lastSlot === undefined || s.streakStart === undefined || slot - s.lastSlot > 1) {
             s.streakStart = slot;
-            this.hard.add(k);
+            this.hard.add(this.keyFor(deviceId, rule.alarmType));
           }
-          if (s.lastSlot !== slot) this.soft.add(k);
+          if (s.lastSlot !== slot) this.soft.add(this.keyFor(deviceId, rule.alarmType));
           s.lastSlot = slot;
         }
         return this.continuousCond(rule, s, t);
@@ -333,8 +338,7 @@ export class RuleEngine {
   /** Applies delays, latching and chattering suppression, and emits at most one event. */
   private decide(ctx: Ctx, rule: Rule, s: RuleState, cond: boolean): void {
     const { t } = ctx;
-    const id = ctx.entry.device.deviceId;
-    const k = key(id, rule.alarmType);
+    const k = ctx.entry.keys.get(rule.alarmType) ?? key(ctx.entry.device.deviceId, rule.alarmType);
     if (cond !== s.cond) {
       s.cond = cond;
       s.condSince = t;
@@ -388,6 +392,12 @@ export class RuleEngine {
       ...(ctx.snapshot.length > 0 ? { readings: snapshot } : {}),
     };
   }
+}
+
+/** The report's value of a point (the last, as a Map built from the readings would hold). */
+function valueOf(readings: readonly Reading[], point: string): ReadingValue | undefined {
+  for (let i = readings.length - 1; i >= 0; i--) if (readings[i]!.point === point) return readings[i]!.value;
+  return undefined;
 }
 
 interface Ctx {

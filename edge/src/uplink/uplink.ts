@@ -6,7 +6,7 @@
 // again, in sequence order, before anything newer), and a newer event of one (device, alarm type)
 // never overtakes an unacked older one: it waits for the older one's ack, or goes in the same
 // batch behind its resend. A link that swallows what we send without closing (a black hole) is
-// detected by silence: when nothing at all came back for `ackTimeoutMs` after a QoS 1 publish,
+// detected by silence: when nothing at all came back for `ackTimeoutMs` after an alarm publish,
 // the connection is dropped and re-opened at once, not after TCP or the keepalive give up.
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
@@ -264,7 +264,10 @@ export class Uplink {
 
   private sendTelemetry(client: MqttClient, lane: TelemetryLane, seq: number, readings: TelemetryMessage['readings'], now: number): void {
     this.telemetryInFlight.add(seq);
-    this.published(now);
+    // No silence clock for telemetry: the cloud withholds its PUBACK on purpose while its TSDB is
+    // behind (back-pressure, up to the broker's hold of 20 s), which is not a dead link. A link dead
+    // with only telemetry in flight is found by the MQTT keepalive (§3.1.2.10); an alarm publish
+    // starts the clock again at once.
     const payload = encodeMessage('telemetry', { v: SCHEMA_VERSION, gatewayId: this.options.gateway.id, seq, sentAt: now, readings });
     client.publish(this.topic('telemetry'), payload, { qos: 1 }, (err) => {
       if (this.client !== client) return;

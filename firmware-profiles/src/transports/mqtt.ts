@@ -28,6 +28,8 @@ export type MqttProfile = Static<typeof MqttProfile>;
 
 
 function lookup(payload: Record<string, unknown>, path: string): unknown {
+  // Most paths are one key: no split array per point and report (issue 12).
+  if (!path.includes('.')) return Object.hasOwn(payload, path) ? payload[path] : undefined;
   let node: unknown = payload;
   for (const key of path.split('.')) {
     if (typeof node !== 'object' || node === null || Array.isArray(node) || !Object.hasOwn(node, key)) return undefined;
@@ -50,7 +52,9 @@ export const mqttProfileTransport = defineProfileTransport({
     if (size > MAX_REPORT_BYTES) return { ok: false, reason: `report of ${size} bytes exceeds ${MAX_REPORT_BYTES}` };
     let parsed: unknown;
     try {
-      parsed = JSON.parse(typeof payload === 'string' ? payload : Buffer.from(payload).toString('utf8'));
+      // A Buffer is read in place; another Uint8Array is viewed, not copied.
+      const text = typeof payload === 'string' ? payload : (Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength)).toString('utf8');
+      parsed = JSON.parse(text);
     } catch (err) {
       return { ok: false, reason: `report is not JSON (${(err as Error).message})` };
     }

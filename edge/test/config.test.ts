@@ -96,8 +96,10 @@ test('the CLI logs one `edge ready` line, writes runtime.json and exits 0 on SIG
     const runtime = JSON.parse(readFileSync(join(dir, 'data', 'runtime.json'), 'utf8')) as Record<string, unknown>;
     assert.deepEqual([runtime.localMqttPort, runtime.httpPort], [line.localMqttPort, line.httpPort]);
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
     child.kill('SIGTERM');
-    assert.equal(await exited, 0);
+    assert.equal(await exited, 0, `exit code after SIGTERM; output:\n${stdout}\n${stderr}`);
     assert.equal(stdout.split('\n').filter((l) => l.includes('"edge ready"')).length, 1);
   } finally {
     await cloud.stop();

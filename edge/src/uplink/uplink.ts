@@ -154,6 +154,9 @@ export class Uplink {
       this.unansweredSince = null;
     });
     client.on('connect', () => {
+      // A CONNACK that arrives after stop() began: mqtt.js has closed its stores, and a publish now
+      // throws from inside its packet handler (seen as exit 1 on SIGTERM during start-up).
+      if (this.stopped || this.client !== client) return;
       // Nagle + delayed ACK would hold each small alarm publish ~40 ms (issue 12); send at once.
       (client.stream as { setNoDelay?: (on: boolean) => void } | undefined)?.setNoDelay?.(true);
       this.unansweredSince = null;
